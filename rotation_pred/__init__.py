@@ -1,0 +1,12 @@
+"""RotNet (rotation prediction) for MMPretrain. Importing it registers everything."""
+from . import compat
+
+compat.apply()
+
+from .datasets import *  # noqa: E402,F401,F403
+from .evaluation import *  # noqa: E402,F401,F403
+from .models import *  # noqa: E402,F401,F403
+from .rotations import (FOUR_ROTATIONS, PAPER_ROTATION_SETS,  # noqa: E402,F401
+                        rotate_batch)
+
+__version__ = '0.1.0'

@@ -1,0 +1,159 @@
+"""Every fix this project needs for the OpenMMLab stack on current PyTorch.
+
+Pinned stack: torch 2.14.1, mmengine 0.10.7, mmcv 2.1.0 (lite or full), mmpretrain 1.2.0,
+mmdet 3.3.0, mmsegmentation 1.2.2. ``apply()`` runs once, when ``rotation_pred`` is
+imported (configs import it through ``custom_imports``). Each fix says why it exists
+and when it can go. Fixes done by pins live in ``setup.py``:
+  * ``setuptools<82``: mmengine 0.10.7 imports ``pkg_resources`` to resolve
+    ``mmpretrain::``/``mmdet::`` config paths; setuptools 82 removed it. Remove with an
+    mmengine release after 0.10.7 (fixed on its main, commit b5d35802).
+  * no ``transformers``: mmpretrain 1.2.0 imports BLIP code that fails on new
+    transformers releases as soon as transformers is installed.
+"""
+import functools
+import logging
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+_applied = False
+
+
+def _log(msg: str) -> None:
+    from mmengine.logging import print_log
+    print_log(msg, logger='current', level=logging.INFO)
+
+
+# --- 1. Checkpoints load with torch.load(weights_only=True) --------------------------
+# Why: torch >= 2.6 loads with weights_only=True; mmengine 0.10.7 calls torch.load with
+# no weights_only, so resuming its own checkpoints fails on the numpy arrays and
+# HistoryBuffer objects of the message hub. We allowlist exactly those types and keep
+# weights_only on: a checkpoint carrying any other pickled object is refused.
+# Remove with an mmengine release that passes weights_only itself (its main, PR#1670).
+def checkpoint_safe_globals() -> list:
+    """The types an mmengine training checkpoint holds besides tensors."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    # numpy >= 1.25 unpickles a dtype through its class (numpy.dtypes.Float64DType...);
+    # the metrics and counters mmengine logs are numbers of these types.
+    number_dtypes = [type(np.dtype(t)) for t in (np.bool_, np.uint8, np.int32, np.int64,
+                                                  np.float16, np.float32, np.float64)]
+    return [np.dtype, np.ndarray, multiarray._reconstruct, multiarray.scalar, HistoryBuffer,
+            *number_dtypes]
+
+
+def _allow_checkpoint_types() -> None:
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+# --- 2. HistoryBuffer pickles without builtins.getattr ---------------------------------
+# Why: a HistoryBuffer may carry a table of statistics methods, which pickle as
+# getattr(HistoryBuffer, 'min'); allowlisting getattr would let a crafted checkpoint
+# call any attribute. We pickle the buffers without that table and rebuild the defaults
+# on load. Remove together with fix 1.
+def _history_buffer_without_methods() -> None:
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop('_statistics_methods', None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._set_default_statistics()
+
+    HistoryBuffer.__getstate__ = __getstate__
+    HistoryBuffer.__setstate__ = __setstate__
+
+
+# --- 3. Distributed training on CPU processes (gloo) --------------------------------
+# Why: mmengine's pytorch launcher calls torch.cuda.set_device for every process and
+# wraps the model with device_ids=[LOCAL_RANK]; both fail on a machine with no GPU, so
+# `dist_train.sh CONFIG 2` could not run on CPUs. With no CUDA we start gloo and give
+# DDP no device ids. Remove when mmengine supports CPU launchers itself.
+def _cpu_distributed() -> None:
+    import mmengine.dist.utils as dist_utils
+    from mmengine.model.wrappers import MMDistributedDataParallel
+
+    original_init_dist = dist_utils._init_dist_pytorch
+
+    @functools.wraps(original_init_dist)
+    def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available():
+            return original_init_dist(backend, init_backend=init_backend, **kwargs)
+        if backend != 'gloo':
+            _log(f'no CUDA device: using the gloo backend instead of {backend}')
+        dist.init_process_group(backend='gloo', **kwargs)
+
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+
+    original_ddp_init = MMDistributedDataParallel.__init__
+
+    @functools.wraps(original_ddp_init)
+    def ddp_init(self, module, *args, **kwargs):
+        if all(p.device.type == 'cpu' for p in module.parameters()):
+            kwargs['device_ids'] = None
+            kwargs.pop('output_device', None)
+        original_ddp_init(self, module, *args, **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init
+
+
+# --- 4. SyncBatchNorm on CPU processes ------------------------------------------------
+# Why: torch.nn.SyncBatchNorm raises for CPU input when a process group is running, so
+# SyncBN configs (the reference protocol) could not train over gloo. On CPU input we
+# all-reduce the batch sums with autograd, which gives the statistics (and gradients)
+# of the global batch, like the GPU kernel. Remove if torch supports CPU SyncBN.
+def cpu_sync_batch_norm(bn: torch.nn.SyncBatchNorm, x: torch.Tensor) -> torch.Tensor:
+    """Batch norm of (N, C, *) with statistics over the batches of all processes."""
+    from torch.distributed.nn.functional import all_reduce
+    channels = x.shape[1]
+    dims = [0] + list(range(2, x.dim()))
+    count = torch.full((1, ), x.numel() // channels, dtype=x.dtype)
+    stats = torch.cat([x.sum(dims), (x * x).sum(dims), count])
+    stats = all_reduce(stats, group=bn.process_group or dist.group.WORLD)
+    total = stats[-1]
+    mean = stats[:channels] / total
+    var = (stats[channels:2 * channels] / total - mean * mean).clamp_min(0)
+    if bn.track_running_stats:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            momentum = bn.momentum if bn.momentum is not None else \
+                1.0 / float(bn.num_batches_tracked)
+            unbiased = var * total / (total - 1).clamp_min(1)
+            bn.running_mean.lerp_(mean.detach(), momentum)
+            bn.running_var.lerp_(unbiased.detach(), momentum)
+    shape = [1, channels] + [1] * (x.dim() - 2)
+    out = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + bn.eps)
+    if bn.affine:
+        out = out * bn.weight.view(shape) + bn.bias.view(shape)
+    return out
+
+
+def _sync_batch_norm_on_cpu() -> None:
+    original_forward = torch.nn.SyncBatchNorm.forward
+
+    @functools.wraps(original_forward)
+    def forward(self, x):
+        if (self.training and x.device.type == 'cpu' and dist.is_available()
+                and dist.is_initialized() and dist.get_world_size(self.process_group
+                                                                  or dist.group.WORLD) > 1):
+            return cpu_sync_batch_norm(self, x)
+        return original_forward(self, x)
+
+    torch.nn.SyncBatchNorm.forward = forward
+
+
+def apply() -> None:
+    """Apply every fix once."""
+    global _applied
+    if _applied:
+        return
+    _allow_checkpoint_types()
+    _history_buffer_without_methods()
+    _cpu_distributed()
+    _sync_batch_norm_on_cpu()
+    _applied = True

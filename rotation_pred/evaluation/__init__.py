@@ -1,0 +1,3 @@
+from .rotation_metric import RotationAccuracy
+
+__all__ = ['RotationAccuracy']

@@ -1,0 +1,34 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+FMNIST_CONFIG = os.path.join(REPO, 'configs',
+                             'rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py')
+
+
+def run_tool(*args, env=None, timeout=900, check=True):
+    """Run a repository tool with this interpreter; return the finished process."""
+    full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1',
+                    OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    full_env.update(env or {})
+    cmd = list(args)
+    if cmd[0].endswith('.py'):
+        cmd = [sys.executable] + cmd
+    proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
+    return proc
+
+
+@pytest.fixture(scope='session')
+def fashion_mnist_root():
+    if not os.path.isdir(FASHION_MNIST):
+        raise RuntimeError(f'{FASHION_MNIST} is missing: the test command installs the '
+                           'Debian package dataset-fashion-mnist (tools/install.sh)')
+    return FASHION_MNIST

@@ -1,0 +1,101 @@
+"""The rotated copies are exact, labelled and laid out as documented."""
+import numpy as np
+import pytest
+import torch
+
+from rotation_pred.rotations import (FOUR_ROTATIONS, PAPER_ROTATION_SETS, _rotate_45,
+                                     output_size, rotate_batch)
+
+
+def images(n=3, c=3, size=8):
+    return torch.arange(n * c * size * size, dtype=torch.float32).view(n, c, size, size)
+
+
+@pytest.mark.parametrize('rotations', [FOUR_ROTATIONS, (0, 180), (90, 270)])
+def test_four_copies_of_an_image_are_exact_rotations(rotations):
+    x = images()
+    samples, labels = rotate_batch(x, rotations)
+    k = len(rotations)
+    assert samples.shape == (3 * k, 3, 8, 8)
+    assert labels.tolist() == list(range(k)) * 3
+    for i in range(3):
+        for j, angle in enumerate(rotations):
+            expected = np.rot90(x[i].numpy(), angle // 90, axes=(1, 2))
+            assert np.array_equal(samples[i * k + j].numpy(), expected)
+
+
+def test_label_one_is_a_quarter_turn_counter_clockwise():
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 0, 2] = 1  # top-right corner
+    samples, labels = rotate_batch(x)
+    assert labels[1] == 1
+    assert samples[1, 0, 0, 0] == 1  # a counter-clockwise turn brings it top-left
+
+
+def test_uint8_and_bool_images_rotate_without_changing_values():
+    x = torch.randint(0, 256, (2, 3, 6, 6), dtype=torch.uint8)
+    samples, _ = rotate_batch(x)
+    assert samples.dtype == torch.uint8
+    assert torch.equal(samples[3], torch.rot90(x[0], 3, dims=(1, 2)))
+
+
+def test_eight_rotations_have_no_empty_pixels():
+    x = torch.ones(2, 3, 28, 28)
+    eight = PAPER_ROTATION_SETS[3]
+    samples, labels = rotate_batch(x, eight)
+    side = output_size(28, eight)
+    assert side == 18 and samples.shape == (16, 3, side, side)
+    assert labels.tolist() == list(range(8)) * 2
+    assert torch.allclose(samples, torch.ones_like(samples), atol=1e-5)
+
+
+def test_eight_rotations_keep_multiples_of_90_exact():
+    x = images(size=28)
+    samples, _ = rotate_batch(x, PAPER_ROTATION_SETS[3])
+    crop = slice(5, 23)
+    for k in range(4):
+        expected = torch.rot90(x[1], k, dims=(1, 2))[:, crop, crop]
+        assert torch.equal(samples[8 + 2 * k], expected)
+
+
+def test_the_45_degree_sampler_turns_the_same_way_as_rot90():
+    x = torch.randn(2, 3, 9, 9)
+    assert torch.allclose(_rotate_45(x, 90, 9), torch.rot90(x, 1, dims=(2, 3)), atol=1e-5)
+    dot = torch.zeros(1, 1, 21, 21)
+    dot[0, 0, 10, 14] = 1  # 4 pixels right of the centre
+    turned = _rotate_45(dot, 45, 21)[0, 0]
+    row, col = divmod(int(turned.argmax()), 21)
+    assert (row, col) == (7, 13)  # counter-clockwise: up and right, 4/sqrt(2) each way
+
+
+def test_random_feeding_gives_one_exact_rotation_per_image():
+    x = images(n=64)
+    generator = torch.Generator().manual_seed(0)
+    samples, labels = rotate_batch(x, FOUR_ROTATIONS, 'random', generator)
+    assert samples.shape == x.shape and labels.shape == (64, )
+    assert set(labels.tolist()) == {0, 1, 2, 3}
+    for i in range(64):
+        assert torch.equal(samples[i], torch.rot90(x[i], int(labels[i]), dims=(1, 2)))
+
+
+def test_half_turns_work_on_non_square_images():
+    x = torch.randn(2, 3, 4, 6)
+    samples, _ = rotate_batch(x, (0, 180))
+    assert torch.equal(samples[1], torch.flip(x[0], dims=(1, 2)))
+
+
+@pytest.mark.parametrize('rotations', [(0, 30), (0, ), (0, 90, 90), (0, 360), 'abc',
+                                       (0, 90.5)])
+def test_unknown_rotation_set_is_refused_by_name(rotations):
+    with pytest.raises(ValueError, match='unknown rotation set rotations='):
+        rotate_batch(images(), rotations)
+
+
+def test_unknown_feeding_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown feeding='shuffle'"):
+        rotate_batch(images(), FOUR_ROTATIONS, 'shuffle')
+
+
+def test_quarter_turns_of_a_non_square_batch_are_refused():
+    with pytest.raises(ValueError, match=r'need square images, got 4x6'):
+        rotate_batch(torch.randn(2, 3, 4, 6))

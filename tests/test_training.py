@@ -1,0 +1,110 @@
+"""Training with tools/train.py on Fashion-MNIST: the loss goes down, resuming gives
+the same weights as an uninterrupted run, and pickled code in a checkpoint never runs."""
+import glob
+import json
+import os
+
+import pytest
+import torch
+from mmengine.runner import load_checkpoint
+
+from conftest import FMNIST_CONFIG, run_tool
+
+# 512 images, 32 per batch: 16 iterations per epoch; a small test set for validation.
+SMALL = ['train_dataloader.dataset.indices=512', 'train_dataloader.batch_size=32',
+         'val_dataloader.dataset.indices=64', 'default_hooks.logger.interval=1',
+         'param_scheduler.0.end=4']
+
+
+def train(work_dir, epochs, *extra):
+    return run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(work_dir),
+                    '--cfg-options', *SMALL, f'train_cfg.max_epochs={epochs}',
+                    f'train_cfg.val_interval={epochs}', *extra)
+
+
+def logged(work_dir, key):
+    (scalars, ) = glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(scalars) as f:
+        rows = [json.loads(line) for line in f]
+    return [r[key] for r in rows if key in r]
+
+
+def weights(path):
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+
+
+@pytest.fixture(scope='module')
+def two_epochs(tmp_path_factory, fashion_mnist_root):
+    work_dir = tmp_path_factory.mktemp('two_epochs')
+    train(work_dir, 2)
+    return work_dir
+
+
+def test_loss_goes_down_and_rotation_accuracy_is_validated(two_epochs):
+    losses = logged(two_epochs, 'loss')
+    assert len(losses) == 32
+    assert sum(losses[-4:]) / 4 < 0.7 * sum(losses[:4]) / 4
+    (accuracy, ) = logged(two_epochs, 'rotation/accuracy')
+    assert accuracy > 40  # 25 is chance
+
+
+def test_resume_auto_gives_the_weights_of_an_uninterrupted_run(two_epochs, tmp_path):
+    train(tmp_path, 1)
+    assert not (tmp_path / 'epoch_2.pth').exists()
+    out = train(tmp_path, 2, '--resume')
+    assert 'Auto resumed from the latest checkpoint' in out.stdout + out.stderr
+    resumed, uninterrupted = weights(tmp_path / 'epoch_2.pth'), weights(
+        two_epochs / 'epoch_2.pth')
+    assert resumed.keys() == uninterrupted.keys()
+    for key in resumed:
+        assert torch.equal(resumed[key], uninterrupted[key]), key
+
+
+class Payload:
+    """Pickles as a call to os.system: what a malicious checkpoint would carry."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_checkpoint_with_a_pickle_payload_is_refused_and_does_not_run(two_epochs, tmp_path):
+    marker = tmp_path / 'payload-ran'
+    checkpoint = torch.load(two_epochs / 'epoch_1.pth', map_location='cpu',
+                            weights_only=True)
+    checkpoint['meta']['note'] = Payload(marker)
+    evil = tmp_path / 'evil.pth'
+    torch.save(checkpoint, evil)
+
+    out = run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(tmp_path / 'work'),
+                   '--resume', str(evil), '--cfg-options', *SMALL, check=False)
+    assert out.returncode != 0
+    assert 'Weights only load failed' in out.stderr
+    assert 'posix.system' in out.stderr or 'os.system' in out.stderr
+    assert not marker.exists()
+
+    import rotation_pred  # noqa: F401  (the allowlist is in place, still refused)
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(Exception, match='Weights only load failed'):
+        load_checkpoint(model, str(evil), map_location='cpu')
+    assert not marker.exists()
+
+
+def test_test_tool_reports_rotation_accuracy_of_a_checkpoint(two_epochs, tmp_path):
+    out_file = tmp_path / 'metrics.json'
+    run_tool('tools/test.py', FMNIST_CONFIG, str(two_epochs / 'epoch_2.pth'), '--work-dir',
+             str(tmp_path), '--out', str(out_file), '--cfg-options',
+             'test_dataloader.dataset.indices=128')
+    metrics = json.loads(out_file.read_text())
+    assert metrics['rotation/accuracy'] > 40
+
+
+def test_test_tool_refuses_a_checkpoint_of_another_rotation_set(two_epochs, tmp_path):
+    out = run_tool('tools/test.py', FMNIST_CONFIG, str(two_epochs / 'epoch_2.pth'),
+                   '--work-dir', str(tmp_path), '--cfg-options',
+                   'test_dataloader.dataset.indices=16', 'model.rotations=[0,180]',
+                   'model.head.num_classes=2', check=False)
+    assert out.returncode != 0
+    assert 'head.fc.weight has shape (4, 48) in the checkpoint but (2, 48)' in out.stderr

@@ -1,0 +1,185 @@
+"""Speed benchmark: ratios measured in one run, on this machine.
+
+(a) Data path per rotated sample, from a decoded image to normalised rotated samples
+    on the model's device. This design: crop + flip + pack once per image, collate,
+    move N images, normalise, rotate on the device (torch.rot90). Previous design: crop
+    + flip, then 4 copies per image on the CPU with cv2.warpAffine (mmcv.imrotate),
+    4 tensors packed, collated, moved and normalised. JPEG decoding, the same in both,
+    is timed separately and reported too.
+(b) One RotationPred training step through mmengine (train_step: data preprocessor,
+    loss, backward, optimizer step) against a bare PyTorch loop doing the same work on
+    the same model and batch.
+
+    python tools/benchmarks/speed.py [--images 64] [--steps 10] [--model nin|r50]
+"""
+import argparse
+import copy
+import os
+import statistics
+import tempfile
+import time
+
+import cv2
+import mmcv
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmcv.transforms import Compose
+from mmengine.dataset import default_collate
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
+
+import rotation_pred  # noqa: F401
+from rotation_pred.rotations import rotate_batch
+
+MEAN = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+STD = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+CROP_FLIP = [dict(type='RandomResizedCrop', scale=224, backend='pillow'),
+             dict(type='RandomFlip', prob=0.5)]
+
+
+def write_jpegs(folder, count, seed=0):
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (375, 500, 3), dtype=np.uint8), (9, 9), 3)
+        paths.append(os.path.join(folder, f'{i}.jpg'))
+        cv2.imwrite(paths[-1], img)
+    return paths
+
+
+def best_of(fn, repeats):
+    """Smallest wall time of ``repeats`` calls (the least disturbed run)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def data_path_benchmark(paths, device, repeats):
+    init_default_scope('mmpretrain')
+    decode = Compose([dict(type='LoadImageFromFile')])
+    decoded = [decode(dict(img_path=p)) for p in paths]
+    one_copy = Compose(CROP_FLIP + [dict(type='PackInputs')])
+    crop_flip = Compose(CROP_FLIP)
+    pack = Compose([dict(type='PackInputs')])
+
+    def this_design():
+        batch = default_collate([one_copy(copy.copy(r)) for r in decoded])
+        x = batch['inputs'].to(device).float()
+        x = (x[:, [2, 1, 0]] - MEAN.to(device)) / STD.to(device)
+        samples, labels = rotate_batch(x)
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        return samples, labels
+
+    def four_copies_on_cpu():
+        packed = []
+        for r in decoded:
+            r = crop_flip(copy.copy(r))
+            r['img'] = [r['img']] + [mmcv.imrotate(r['img'], a) for a in (90, 180, 270)]
+            packed.append(pack(r))
+        batch = default_collate(packed)
+        views = [(v.to(device).float()[:, [2, 1, 0]] - MEAN.to(device)) / STD.to(device)
+                 for v in batch['inputs']]
+        samples = torch.stack(views, 1).flatten(0, 1)
+        labels = torch.arange(4, device=device).repeat(len(decoded))
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        return samples, labels
+
+    decode_time = best_of(lambda: [decode(dict(img_path=p)) for p in paths], repeats)
+    ours = best_of(this_design, repeats)
+    theirs = best_of(four_copies_on_cpu, repeats)
+    per_sample = 1e6 / (4 * len(paths))
+    return dict(decode_us=decode_time * per_sample, ours_us=ours * per_sample,
+                theirs_us=theirs * per_sample)
+
+
+def build_model(kind):
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    if kind == 'r50':
+        backbone = dict(type='ResNet', depth=50, out_indices=(3, ))
+        head, size, channels = dict(type='RotationHead', in_channels=2048), 112, 3
+    else:
+        backbone = dict(type='NetworkInNetwork', num_blocks=3, width=48, in_channels=1)
+        head, size, channels = dict(type='RotationHead', in_channels=48), 28, 1
+    model = MODELS.build(dict(
+        type='RotationPred', backbone=backbone, head=head,
+        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[0.0] * channels,
+                               std=[1.0] * channels)))
+    model.init_weights()
+    return model, size, channels
+
+
+def train_step_benchmark(kind, batch_size, steps, device):
+    model, size, channels = build_model(kind)
+    model = model.to(device).train()
+    bare_model = copy.deepcopy(model)
+    images = torch.randint(0, 256, (batch_size, channels, size, size), dtype=torch.uint8)
+    data = dict(inputs=images, data_samples=[None] * batch_size)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    bare_optim = torch.optim.SGD(bare_model.parameters(), lr=0.01, momentum=0.9)
+
+    def mmengine_step():
+        model.train_step(data, optim)
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+
+    def bare_step():
+        x = images.to(device).float()
+        samples, labels = rotate_batch(x)
+        logits = bare_model.head(bare_model.backbone(samples))
+        loss = F.cross_entropy(logits, labels)
+        bare_optim.zero_grad()
+        loss.backward()
+        bare_optim.step()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+
+    for _ in range(2):  # warm-up
+        mmengine_step()
+        bare_step()
+    ours, bare = [], []
+    for _ in range(steps):  # interleaved, so both see the same machine state
+        ours.append(best_of(mmengine_step, 1))
+        bare.append(best_of(bare_step, 1))
+    return dict(mmengine_ms=statistics.median(ours) * 1e3,
+                bare_ms=statistics.median(bare) * 1e3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--images', type=int, default=64, help='images per data batch')
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--steps', type=int, default=10, help='training steps timed')
+    parser.add_argument('--model', choices=['nin', 'r50'], default='nin')
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    print(f'device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}')
+    with tempfile.TemporaryDirectory() as folder:
+        data = data_path_benchmark(write_jpegs(folder, args.images), device, args.repeats)
+    print(f'\n(a) data path, 500x375 JPEG -> 224x224 crop -> 4 rotated samples, '
+          f'{args.images} images, best of {args.repeats}; microseconds per rotated sample')
+    print(f'    JPEG decode (same in both, per rotated sample): {data["decode_us"]:8.1f}')
+    print(f'    4 copies on the CPU (cv2.warpAffine):           {data["theirs_us"]:8.1f}')
+    print(f'    this design (1 copy, rotation on {device.type}):      {data["ours_us"]:8.1f}')
+    print(f'    ratio, without decode: {data["theirs_us"] / data["ours_us"]:.2f}x faster')
+    with_decode = (data['theirs_us'] + data['decode_us']) / (data['ours_us'] + data['decode_us'])
+    print(f'    ratio, with decode:    {with_decode:.2f}x faster')
+    step = train_step_benchmark(args.model, args.batch_size, args.steps, device)
+    print(f'\n(b) training step, {args.model}, {args.batch_size} images = '
+          f'{4 * args.batch_size} rotated samples, median of {args.steps}')
+    print(f'    bare PyTorch loop: {step["bare_ms"]:8.1f} ms')
+    print(f'    mmengine train_step: {step["mmengine_ms"]:6.1f} ms')
+    print(f'    ratio: {step["mmengine_ms"] / step["bare_ms"]:.3f}x')
+
+
+if __name__ == '__main__':
+    main()
