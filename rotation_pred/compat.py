@@ -104,17 +104,35 @@ def _cpu_distributed() -> None:
 
 # --- 4. SyncBatchNorm on CPU processes ------------------------------------------------
 # Why: torch.nn.SyncBatchNorm raises for CPU input when a process group is running, so
-# SyncBN configs (the reference protocol) could not train over gloo. On CPU input we
-# all-reduce the batch sums with autograd, which gives the statistics (and gradients)
-# of the global batch, like the GPU kernel. Remove if torch supports CPU SyncBN.
+# SyncBN configs (the reference protocol) could not train over gloo, and DDP refuses
+# to wrap a CPU module that holds SyncBatchNorm layers. On CPU input we all-reduce the
+# batch sums with autograd, which gives the statistics (and gradients) of the global
+# batch, like the GPU kernel, and let DDP wrap such CPU modules. Remove if torch
+# supports CPU SyncBN.
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes; the gradient is summed over processes as well."""
+
+    @staticmethod
+    def forward(ctx, x, group):
+        ctx.group = group
+        total = x.clone()
+        dist.all_reduce(total, group=group)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad, group=ctx.group)
+        return grad, None
+
+
 def cpu_sync_batch_norm(bn: torch.nn.SyncBatchNorm, x: torch.Tensor) -> torch.Tensor:
     """Batch norm of (N, C, *) with statistics over the batches of all processes."""
-    from torch.distributed.nn.functional import all_reduce
     channels = x.shape[1]
     dims = [0] + list(range(2, x.dim()))
     count = torch.full((1, ), x.numel() // channels, dtype=x.dtype)
     stats = torch.cat([x.sum(dims), (x * x).sum(dims), count])
-    stats = all_reduce(stats, group=bn.process_group or dist.group.WORLD)
+    stats = _AllReduceSum.apply(stats, bn.process_group or dist.group.WORLD)
     total = stats[-1]
     mean = stats[:channels] / total
     var = (stats[channels:2 * channels] / total - mean * mean).clamp_min(0)
@@ -146,6 +164,16 @@ def _sync_batch_norm_on_cpu() -> None:
 
     torch.nn.SyncBatchNorm.forward = forward
 
+    ddp = torch.nn.parallel.DistributedDataParallel
+    original_check = ddp._passing_sync_batchnorm_handle
+
+    @functools.wraps(original_check)
+    def check(self, module):
+        if self.device_type != 'cpu':
+            original_check(self, module)
+
+    ddp._passing_sync_batchnorm_handle = check
+
 
 def apply() -> None:
     """Apply every fix once."""
@@ -156,4 +184,102 @@ def apply() -> None:
     _history_buffer_without_methods()
     _cpu_distributed()
     _sync_batch_norm_on_cpu()
+    _mmcv_ops_from_torchvision()
     _applied = True
+
+
+# --- 5. MMCV ops without mmcv's compiled extension (mmcv-lite) ------------------------
+# Why: mmcv-lite has no compiled ``mmcv._ext``, yet every ``mmcv.ops`` module loads it at
+# import, so ``import mmdet.models`` (and parts of mmseg) fail. When ``_ext`` is absent,
+# ``mmcv.ops`` gets a stand-in: ``nms`` and ``roi_align_forward``/``_backward`` (the
+# ``avg`` mode) run torchvision's kernels, which is all that Faster/Mask R-CNN and FCN
+# call (``batched_nms``, ``RoIAlign``, ``BitmapMasks.crop_and_resize`` sit on these);
+# every other op raises, naming itself, when it is called. With full mmcv (compiled
+# ``_ext`` present) nothing is touched. Remove when a compiled mmcv is installable for
+# the torch in use (mmcv wheels for torch 2.14) or mmdet/mmseg stop importing mmcv.ops.
+TORCHVISION_OPS = ('nms', 'roi_align_forward', 'roi_align_backward')
+
+
+class MissingMMCVOp(RuntimeError):
+    """An mmcv op that needs compiled mmcv was called while only mmcv-lite is installed."""
+
+
+def _missing_op(name: str):
+    def missing(*args, **kwargs):
+        raise MissingMMCVOp(
+            f"mmcv op '{name}' needs mmcv's compiled extension (mmcv._ext), which "
+            'mmcv-lite does not have; rotation_pred.compat only provides '
+            f"{', '.join(TORCHVISION_OPS)} (RoIAlign in 'avg' mode). Install full mmcv "
+            '2.1.0 built for this torch (see docs/transfer.md) to use this op.')
+    missing.__name__ = name
+    return missing
+
+
+def torchvision_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float,
+                    offset: int = 0) -> torch.Tensor:
+    """mmcv ``_ext.nms``: boxes (N, 4) x1y1x2y2, scores (N,) -> kept indices (K,) int64,
+    highest score first. ``offset=1`` (width = x2 - x1 + 1) equals shifting x2, y2 by 1."""
+    import torchvision
+    if offset not in (0, 1):
+        raise ValueError(f'nms: offset must be 0 or 1, got {offset}')
+    if offset:
+        boxes = torch.cat([boxes[:, :2], boxes[:, 2:] + 1], dim=1)
+    return torchvision.ops.nms(boxes, scores.to(boxes.dtype), float(iou_threshold))
+
+
+def torchvision_roi_align_forward(input, rois, output, argmax_y, argmax_x, aligned_height,
+                                  aligned_width, spatial_scale, sampling_ratio, pool_mode,
+                                  aligned):
+    """mmcv ``_ext.roi_align_forward`` for ``pool_mode=1`` (avg): features (B, C, H, W),
+    rois (K, 5) as (batch index, x1, y1, x2, y2); fills ``output`` (K, C, h, w)."""
+    if pool_mode != 1:
+        _missing_op("roi_align_forward (pool_mode='max')")()
+    output.copy_(torch.ops.torchvision.roi_align(
+        input, rois.to(input.dtype), float(spatial_scale), int(aligned_height),
+        int(aligned_width), int(sampling_ratio), bool(aligned)))
+
+
+def torchvision_roi_align_backward(grad_output, rois, argmax_y, argmax_x, grad_input,
+                                   aligned_height, aligned_width, spatial_scale,
+                                   sampling_ratio, pool_mode, aligned):
+    """mmcv ``_ext.roi_align_backward`` (avg): grad_output (K, C, h, w) -> fills
+    ``grad_input`` (B, C, H, W), the gradient of the features."""
+    if pool_mode != 1:
+        _missing_op("roi_align_backward (pool_mode='max')")()
+    batch, channels, height, width = grad_input.shape
+    grad_input.copy_(torch.ops.torchvision._roi_align_backward(
+        grad_output, rois.to(grad_output.dtype), float(spatial_scale), int(aligned_height),
+        int(aligned_width), batch, channels, height, width, int(sampling_ratio),
+        bool(aligned)))
+
+
+class TorchvisionExt:
+    """Stands in for ``mmcv._ext``: the ops above, and a raising stub for any other."""
+    nms = staticmethod(torchvision_nms)
+    roi_align_forward = staticmethod(torchvision_roi_align_forward)
+    roi_align_backward = staticmethod(torchvision_roi_align_backward)
+
+    def __getattr__(self, name: str):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return _missing_op(name)
+
+
+def mmcv_ext_compiled() -> bool:
+    """Whether mmcv's compiled extension ``mmcv._ext`` is installed."""
+    import importlib.util
+    return importlib.util.find_spec('mmcv._ext') is not None
+
+
+def _mmcv_ops_from_torchvision() -> None:
+    import mmcv.utils.ext_loader as ext_loader
+    if mmcv_ext_compiled():
+        return
+    original_load_ext = ext_loader.load_ext
+    stand_in = TorchvisionExt()
+
+    @functools.wraps(original_load_ext)
+    def load_ext(name, funcs):
+        return stand_in if name == '_ext' else original_load_ext(name, funcs)
+
+    ext_loader.load_ext = load_ext

@@ -4,28 +4,46 @@ import random
 
 import torch
 
+import rotation_pred  # noqa: F401  (loads mmengine checkpoints with weights_only=True)
 from conftest import FMNIST_CONFIG, run_tool
 
-COMMON = ['train_dataloader.dataset.indices=256', 'val_dataloader.dataset.indices=16',
+# 64 images: 2 iterations of a global batch of 32 images (128 rotated samples). Longer
+# runs amplify float rounding: after 4 iterations even one process with 1 or 2 threads
+# differs by ~4e-4, so two iterations keep the comparison sharp.
+COMMON = ['train_dataloader.dataset.indices=64', 'val_dataloader.dataset.indices=16',
           'train_cfg.max_epochs=1', 'train_cfg.val_interval=10', 'param_scheduler.0.end=4',
           'default_hooks.logger.interval=1']
+
+
+def final_weights(work_dir):
+    return torch.load(work_dir / 'epoch_1.pth', weights_only=True)['state_dict']
+
+
+def largest_difference(a, b):
+    assert a.keys() == b.keys()
+    return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
+
+
+def two_processes(work_dir, *options):
+    return run_tool('bash', 'tools/dist_train.sh', FMNIST_CONFIG, '2', '--work-dir',
+                    str(work_dir), '--cfg-options', *COMMON,
+                    'train_dataloader.batch_size=16', *options,
+                    env={'PORT': str(random.randint(20000, 40000))})
 
 
 def test_two_cpu_processes_with_syncbn_match_one_process(tmp_path, fashion_mnist_root):
     run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(tmp_path / 'one'),
              '--cfg-options', *COMMON, 'train_dataloader.batch_size=32')
-    out = run_tool('bash', 'tools/dist_train.sh', FMNIST_CONFIG, '2', '--work-dir',
-                   str(tmp_path / 'two'), '--cfg-options', *COMMON,
-                   'train_dataloader.batch_size=16',
-                   env={'PORT': str(random.randint(20000, 40000))})
-    log = out.stdout + out.stderr
-    assert 'using the gloo backend' in log
-    assert "'world_size': 2" in log or 'world_size: 2' in log.replace('"', '')
+    out = two_processes(tmp_path / 'two')
+    assert 'using the gloo backend' in out.stdout + out.stderr
+    for run in ('one', 'two'):  # the same number of optimizer steps
+        (scalars, ) = (tmp_path / run).glob('*/vis_data/scalars.json')
+        assert len([line for line in scalars.read_text().splitlines() if 'loss' in line]) == 2
 
-    one = torch.load(tmp_path / 'one' / 'epoch_1.pth', weights_only=True)['state_dict']
-    two = torch.load(tmp_path / 'two' / 'epoch_1.pth', weights_only=True)['state_dict']
-    assert one.keys() == two.keys()
-    first_bn = 'backbone.blocks.0.0.1.running_mean'
-    assert not torch.equal(one[first_bn], torch.zeros_like(one[first_bn]))
-    for key in one:
-        assert torch.allclose(one[key].float(), two[key].float(), rtol=1e-3, atol=1e-4), key
+    one, two = final_weights(tmp_path / 'one'), final_weights(tmp_path / 'two')
+    assert largest_difference(one, two) < 1e-4
+
+    # Per-process BatchNorm (no synchronisation) is measurably different: the
+    # comparison above can fail.
+    two_processes(tmp_path / 'plain_bn', 'model.backbone.norm_cfg.type=BN')
+    assert largest_difference(one, final_weights(tmp_path / 'plain_bn')) > 1e-3

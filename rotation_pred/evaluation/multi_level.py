@@ -1,0 +1,60 @@
+"""Multi-level linear evaluation: the pooling of each feature level, and top-k per level.
+
+A frozen backbone gives one feature map per level; each is average-pooled with its own
+``AvgPool2d(kernel, stride, padding)`` and flattened, so that every level ends up with
+roughly 9,000 values, then normalised (BatchNorm without affine) and classified by its
+own linear layer.
+"""
+from typing import Dict, Sequence, Tuple
+
+import torch
+
+#: ResNet-50 at 224x224: (name, channels, map side, (kernel, stride, padding)) per level.
+#: feat1 is the stem (after conv1 + BN + ReLU, before the max-pool), feat2-5 the stages.
+RESNET50_LEVELS = (
+    ('feat1', 64, 112, (10, 10, 4)),
+    ('feat2', 256, 56, (16, 8, 0)),
+    ('feat3', 512, 28, (13, 5, 0)),
+    ('feat4', 1024, 14, (8, 3, 0)),
+    ('feat5', 2048, 7, (6, 1, 0)),
+)
+
+
+def pooled_side(side: int, kernel: int, stride: int, padding: int) -> int:
+    """Output side of ``AvgPool2d(kernel, stride, padding)`` on a ``side`` x ``side`` map."""
+    out = (side + 2 * padding - kernel) // stride + 1
+    if out < 1:
+        raise ValueError(f'AvgPool2d(kernel={kernel}, stride={stride}, padding={padding}) '
+                         f'does not fit a {side}x{side} feature map')
+    return out
+
+
+def pooled_dim(channels: int, side: int, pool: Sequence[int]) -> int:
+    """Length of the flattened pooled features: ``channels * pooled_side**2``."""
+    return channels * pooled_side(side, *pool) ** 2
+
+
+def topk_hits(scores: torch.Tensor, labels: torch.Tensor,
+              topk: Sequence[int] = (1, )) -> Dict[int, torch.Tensor]:
+    """For scores (N, K) and labels (N,): ``{k: (N,) bool}``, whether the label is among
+    the ``k`` best scores (``k`` is capped at K)."""
+    largest = min(max(topk), scores.shape[1])
+    best = scores.topk(largest, dim=1).indices
+    hits = best == labels.view(-1, 1)
+    return {k: hits[:, :min(k, scores.shape[1])].any(dim=1) for k in topk}
+
+
+def per_level_accuracy(scores: Dict[str, torch.Tensor], labels: torch.Tensor,
+                       topk: Sequence[int] = (1, )) -> Dict[str, Dict[int, float]]:
+    """Top-k accuracy (%) of every level: ``{level: {k: accuracy}}``.
+
+    ``scores`` maps a level name to its (N, K) scores; ``labels`` is (N,)."""
+    return {name: {k: float(hit.float().mean() * 100)
+                   for k, hit in topk_hits(level_scores, labels, topk).items()}
+            for name, level_scores in scores.items()}
+
+
+def level_table_dims(levels: Sequence[Tuple[str, int, int, Sequence[int]]]
+                     ) -> Dict[str, int]:
+    """``{name: pooled dimension}`` of a table like :data:`RESNET50_LEVELS`."""
+    return {name: pooled_dim(c, side, pool) for name, c, side, pool in levels}

@@ -1,0 +1,110 @@
+"""Train a classifier on a pretrained backbone, test it, and report the result.
+
+Serves the multi-level linear, the pooled linear and the semi-supervised fine-tuning
+benchmarks: the config decides (frozen or not, one head or one per level).
+
+    python tools/benchmarks/classification/train_linear.py CONFIG --backbone WEIGHTS \
+        [--work-dir DIR] [--launcher pytorch] [--cfg-options k=v ...]
+
+WEIGHTS is a backbone-only checkpoint (tools/model_converters/extract_backbone_weights.py)
+or a RotationPred checkpoint; it is checked against the config's backbone, then loaded
+with init_cfg=dict(type='Pretrained'). Writes DIR/results.json and prints a table.
+Normally started by dist_train_linear.sh (or semi_supervised/dist_train_semi.sh).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import get_rank
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+import rotation_pred  # noqa: F401  (registers the plugin, applies the stack fixes)
+from rotation_pred.evaluation.pretrained import check_backbone_fits, read_backbone_weights
+from rotation_pred.evaluation.reports import linear_table, multi_level_table
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='benchmark config')
+    parser.add_argument('--backbone', required=True, help='pretrained backbone weights')
+    parser.add_argument('--name', help='model name in the table (default: the file name)')
+    parser.add_argument('--work-dir', help='where logs, checkpoints and results go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def single_process(launcher: str) -> str:
+    """One process needs no process group: run it as a plain job (MMEngine then turns
+    SyncBN layers into BN, which CPU processes need)."""
+    return 'none' if int(os.environ.get('WORLD_SIZE', '1')) == 1 else launcher
+
+
+def build_config(args) -> Config:
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = single_process(args.launcher)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', 'benchmarks', osp.splitext(osp.basename(args.config))[0])
+    cfg.model.backbone.init_cfg = dict(type='Pretrained',
+                                       checkpoint=osp.abspath(args.backbone))
+    return cfg
+
+
+def summarize(metrics: dict) -> dict:
+    """Test metrics -> ``dict(protocol, levels={level: {top1, top5}})`` or
+    ``dict(protocol, top1, top5)``."""
+    levels = {}
+    for key, value in metrics.items():
+        if key.startswith('multi-level/'):
+            level, k = key.split('/', 1)[1].rsplit('_top', 1)
+            levels.setdefault(level, {})[f'top{k}'] = value
+    if levels:
+        return dict(protocol='multi-level linear', levels=levels)
+    return dict(protocol='linear', top1=metrics.get('accuracy/top1'),
+                top5=metrics.get('accuracy/top5'))
+
+
+def main():
+    args = parse_args()
+    cfg = build_config(args)
+    weights = read_backbone_weights(args.backbone)
+    runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    check_backbone_fits(model.backbone, weights, args.backbone)
+    runner.train()
+    metrics = runner.test()
+    if get_rank() != 0:
+        return
+    name = args.name or osp.splitext(osp.basename(args.backbone))[0]
+    result = dict(summarize(metrics), config=args.config, backbone=args.backbone,
+                  model=name, metrics=metrics,
+                  train_samples=len(runner.train_dataloader.dataset),
+                  test_samples=len(runner.test_dataloader.dataset),
+                  epochs=cfg.train_cfg.get('max_epochs'))
+    out = osp.join(cfg.work_dir, 'results.json')
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=2)
+    if 'levels' in result:
+        table = multi_level_table(name, {n: v['top1'] for n, v in result['levels'].items()})
+    else:
+        table = linear_table(name, result['top1'], result['top5'])
+    print(f'\n{result["protocol"]} evaluation, top-1 (%) on {result["test_samples"]} test '
+          f'images after {result["epochs"]} epochs on {result["train_samples"]}:\n')
+    print(table)
+    print(f'\nresults: {out}', flush=True)
+
+
+if __name__ == '__main__':
+    main()
