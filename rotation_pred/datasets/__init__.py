@@ -1,4 +1,5 @@
 from .idx_datasets import CIFAR10Batches, FashionMNISTIdx, read_idx
+from .subset import ClassBalancedSubset
 from .transforms import CheckImage
 
-__all__ = ['CIFAR10Batches', 'CheckImage', 'FashionMNISTIdx', 'read_idx']
+__all__ = ['CIFAR10Batches', 'CheckImage', 'ClassBalancedSubset', 'FashionMNISTIdx', 'read_idx']

@@ -8,6 +8,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from mmpretrain.registry import MODELS
 
+from .pretrained import check_backbone_fits, read_backbone_weights
+
 
 def all_levels(backbone_cfg: dict) -> Sequence[int]:
     """Every feature level the backbone can return: each NIN block, each ResNet stage."""
@@ -20,9 +22,12 @@ def all_levels(backbone_cfg: dict) -> Sequence[int]:
 
 
 def build_model(cfg: Config, checkpoint: Optional[str] = None,
-                levels: Optional[Sequence[int]] = None, seed: int = 0) -> torch.nn.Module:
+                levels: Optional[Sequence[int]] = None, seed: int = 0,
+                backbone_only: bool = False) -> torch.nn.Module:
     """The config's model with the backbone returning ``levels``; weights from
-    ``checkpoint`` (strict), or a random initialisation drawn with ``seed``."""
+    ``checkpoint`` (strict), or a random initialisation drawn with ``seed``.
+    ``backbone_only``: load just the backbone, from any checkpoint whose backbone
+    fits (a supervised classifier, a converted backbone)."""
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = copy.deepcopy(cfg.model)
     if levels is not None:
@@ -30,7 +35,11 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg)
     model.init_weights()
-    if checkpoint is not None:
+    if checkpoint is not None and backbone_only:
+        weights = read_backbone_weights(checkpoint)
+        check_backbone_fits(model.backbone, weights, checkpoint)
+        model.backbone.load_state_dict(weights)
+    elif checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.eval()
 

@@ -1,0 +1,106 @@
+"""The zoo's tables are generated from result files; the figures tool draws from a
+checkpoint, for the NIN and for ResNet-50."""
+import json
+import re
+
+import cv2
+import numpy as np
+import torch
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
+
+import rotation_pred  # noqa: F401
+from rotation_pred.analysis import attention_map, filter_grid
+from conftest import REPO, run_tool
+
+README = """# zoo
+<!-- zoo:baselines -->
+old
+<!-- /zoo:baselines -->
+<!-- zoo:svm -->
+<!-- /zoo:svm -->
+<!-- zoo:knn -->
+<!-- /zoo:knn -->
+<!-- zoo:semisup -->
+<!-- /zoo:semisup -->
+<!-- zoo:ablations -->
+<!-- /zoo:ablations -->
+<!-- zoo:epochs -->
+<!-- /zoo:epochs -->
+"""
+
+
+def write_results(folder, key, probe, **extra):
+    folder.mkdir(exist_ok=True)
+    (folder / f'{key}.json').write_text(json.dumps(dict(key=key, title=key.upper(),
+                                                        probe=probe, **extra)))
+
+
+def test_tables_and_metafile_are_rebuilt_from_result_files(tmp_path):
+    results = tmp_path / 'results'
+    write_results(results, 'random', {'block1': 80.0, 'block2': 78.0})
+    write_results(results, 'supervised', {'block1': 85.0, 'block2': 90.0})
+    write_results(results, 'rotnet', {'block1': 84.0, 'block2': 86.25},
+                  rotation_accuracy=97.5, semisup={'1pct': 70.0, '10pct': 80.5},
+                  knn={'block2': {'10': 81.0, '20': 82.0, '100': 83.0, '200': 84.0}})
+    readme = tmp_path / 'README.md'
+    readme.write_text(README)
+    tool = f'{REPO}/tools/zoo/make_tables.py'
+    run_tool(tool, '--readme', str(readme), '--results', str(results))
+    text = re.sub(' +', ' ', readme.read_text())  # table cells without their padding
+    assert 'old' not in text
+    assert '| ROTNET | 97.50 | 84.00 | 86.25 | 86.25 |' in text
+    assert 'closes **62%** of the gap' in text  # (86.25 - 80) / (90 - 80)
+    assert '| ROTNET | block2 | 81.00 | 82.00 | 83.00 | 84.00 |' in text
+    assert '| ROTNET | 70.00 | 80.50 |' in text
+    meta = (tmp_path / 'metafile.yml').read_text()
+    assert 'Linear probe top-1 (block2): 86.25' in meta
+    assert run_tool(tool, '--readme', str(readme), '--results', str(results),
+                    '--check').returncode == 0
+    write_results(results, 'rotnet', {'block1': 84.0, 'block2': 88.0})
+    stale = run_tool(tool, '--readme', str(readme), '--results', str(results), '--check',
+                     check=False)
+    assert stale.returncode != 0 and 'out of date' in stale.stderr
+
+
+def test_attention_is_the_channel_sum_of_powered_activations():
+    fmap = torch.zeros(1, 2, 3, 3)
+    fmap[0, 0, 1, 2] = 2.0
+    fmap[0, 1, 1, 2] = -1.0
+    fmap[0, 1, 0, 0] = 1.0
+    maps = attention_map(fmap, p=2)  # energies 5 at (1, 2), 1 at (0, 0), 0 elsewhere
+    assert torch.allclose(maps[0, 1, 2], torch.tensor(1.0))
+    assert torch.allclose(maps[0, 0, 0], torch.tensor(0.2))
+    assert maps[0, 2, 2] == 0
+
+
+def test_filter_grid_places_every_filter():
+    weight = torch.randn(10, 3, 5, 5)
+    grid = filter_grid(weight, columns=4)
+    assert grid.shape == (3 * 6 - 1, 4 * 6 - 1, 3)
+    assert torch.allclose(grid[6:11, 0:5].amax(), torch.tensor(1.0))
+
+
+def test_figures_of_a_resnet50_rotnet(tmp_path):
+    init_default_scope('mmpretrain')
+    model = MODELS.build(dict(
+        type='RotationPred', backbone=dict(type='ResNet', depth=50, out_indices=(3, )),
+        head=dict(type='RotationHead', in_channels=2048)))
+    checkpoint = tmp_path / 'r50.pth'
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    (tmp_path / 'val' / 'n01').mkdir(parents=True)
+    (tmp_path / 'meta').mkdir()
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / 'val' / 'n01' / f'{i}.jpg'),
+                    np.random.default_rng(i).integers(0, 256, (80, 96, 3), np.uint8))
+    (tmp_path / 'meta' / 'val.txt').write_text('n01/0.jpg 0\nn01/1.jpg 0\n')
+    out = tmp_path / 'figures'
+    run_tool(f'{REPO}/tools/analysis_tools/draw_figures.py',
+             f'{REPO}/configs/rotation-pred_resnet50_8xb16-steplr-70e_in1k.py', str(checkpoint),
+             '--out-dir', str(out), '--num-images', '1', '--cfg-options',
+             f'test_dataloader.dataset.data_root={tmp_path}',
+             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+             'model.backbone.norm_cfg.type=BN')
+    for name in ('attention.png', 'filters.png'):
+        image = cv2.imread(str(out / name))
+        assert image is not None and image.std() > 0, name
