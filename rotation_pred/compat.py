@@ -157,8 +157,7 @@ def _sync_batch_norm_on_cpu() -> None:
     @functools.wraps(original_forward)
     def forward(self, x):
         if (self.training and x.device.type == 'cpu' and dist.is_available()
-                and dist.is_initialized() and dist.get_world_size(self.process_group
-                                                                  or dist.group.WORLD) > 1):
+                and dist.is_initialized()):
             return cpu_sync_batch_norm(self, x)
         return original_forward(self, x)
 
@@ -204,13 +203,18 @@ class MissingMMCVOp(RuntimeError):
     """An mmcv op that needs compiled mmcv was called while only mmcv-lite is installed."""
 
 
+def missing_op_error(name: str) -> MissingMMCVOp:
+    """The error for mmcv op ``name``, which the torchvision stand-in does not cover."""
+    return MissingMMCVOp(
+        f"mmcv op '{name}' needs mmcv's compiled extension (mmcv._ext), which mmcv-lite "
+        f"does not have; rotation_pred.compat only provides {', '.join(TORCHVISION_OPS)} "
+        "(RoIAlign in 'avg' mode). Install full mmcv 2.1.0 built for this torch (see "
+        'docs/transfer.md) to use this op.')
+
+
 def _missing_op(name: str):
     def missing(*args, **kwargs):
-        raise MissingMMCVOp(
-            f"mmcv op '{name}' needs mmcv's compiled extension (mmcv._ext), which "
-            'mmcv-lite does not have; rotation_pred.compat only provides '
-            f"{', '.join(TORCHVISION_OPS)} (RoIAlign in 'avg' mode). Install full mmcv "
-            '2.1.0 built for this torch (see docs/transfer.md) to use this op.')
+        raise missing_op_error(name)
     missing.__name__ = name
     return missing
 
@@ -218,22 +222,28 @@ def _missing_op(name: str):
 def torchvision_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float,
                     offset: int = 0) -> torch.Tensor:
     """mmcv ``_ext.nms``: boxes (N, 4) x1y1x2y2, scores (N,) -> kept indices (K,) int64,
-    highest score first. ``offset=1`` (width = x2 - x1 + 1) equals shifting x2, y2 by 1."""
+    highest score first. ``offset=1`` (width = x2 - x1 + 1) equals shifting x2, y2 by 1.
+    Boxes are visited in the order of mmcv's own (unstable) score sort, so that tied
+    scores keep and order the same boxes as compiled mmcv."""
     import torchvision
     if offset not in (0, 1):
         raise ValueError(f'nms: offset must be 0 or 1, got {offset}')
     if offset:
         boxes = torch.cat([boxes[:, :2], boxes[:, 2:] + 1], dim=1)
-    return torchvision.ops.nms(boxes, scores.to(boxes.dtype), float(iou_threshold))
+    order = scores.sort(0, descending=True)[1]
+    keep = torchvision.ops.nms(boxes[order], scores[order].to(boxes.dtype),
+                               float(iou_threshold))
+    return order[keep]
 
 
 def torchvision_roi_align_forward(input, rois, output, argmax_y, argmax_x, aligned_height,
                                   aligned_width, spatial_scale, sampling_ratio, pool_mode,
                                   aligned):
     """mmcv ``_ext.roi_align_forward`` for ``pool_mode=1`` (avg): features (B, C, H, W),
-    rois (K, 5) as (batch index, x1, y1, x2, y2); fills ``output`` (K, C, h, w)."""
+    rois (K, 5) as (batch index, x1, y1, x2, y2); fills ``output`` (K, C, h, w).
+    ``argmax_y``/``argmax_x`` are only used by the max mode."""
     if pool_mode != 1:
-        _missing_op("roi_align_forward (pool_mode='max')")()
+        raise missing_op_error("roi_align_forward (pool_mode='max')")
     output.copy_(torch.ops.torchvision.roi_align(
         input, rois.to(input.dtype), float(spatial_scale), int(aligned_height),
         int(aligned_width), int(sampling_ratio), bool(aligned)))
@@ -245,7 +255,7 @@ def torchvision_roi_align_backward(grad_output, rois, argmax_y, argmax_x, grad_i
     """mmcv ``_ext.roi_align_backward`` (avg): grad_output (K, C, h, w) -> fills
     ``grad_input`` (B, C, H, W), the gradient of the features."""
     if pool_mode != 1:
-        _missing_op("roi_align_backward (pool_mode='max')")()
+        raise missing_op_error("roi_align_backward (pool_mode='max')")
     batch, channels, height, width = grad_input.shape
     grad_input.copy_(torch.ops.torchvision._roi_align_backward(
         grad_output, rois.to(grad_output.dtype), float(spatial_scale), int(aligned_height),
@@ -275,6 +285,7 @@ def _mmcv_ops_from_torchvision() -> None:
     import mmcv.utils.ext_loader as ext_loader
     if mmcv_ext_compiled():
         return
+    import torchvision  # noqa: F401  (registers torch.ops.torchvision)
     original_load_ext = ext_loader.load_ext
     stand_in = TorchvisionExt()
 

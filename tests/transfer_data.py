@@ -61,7 +61,8 @@ def write_voc_detection(root, size=(96, 72)):
                     f'<object><name>{names[k]}</name><pose>Unspecified</pose>'
                     '<truncated>0</truncated><difficult>0</difficult><bndbox>'
                     f'<xmin>{x1 + 1}</xmin><ymin>{y1 + 1}</ymin><xmax>{x2 + 1}</xmax>'
-                    f'<ymax>{y2 + 1}</ymax></bndbox></object>' for x1, y1, x2, y2, k in boxes)
+                    f'<ymax>{y2 + 1}</ymax></bndbox></object>'
+                    for x1, y1, x2, y2, k in boxes)
                 with open(osp.join(base, 'Annotations', f'{image_id}.xml'), 'w') as f:
                     f.write(f'<annotation><folder>{year}</folder><filename>{image_id}.jpg'
                             f'</filename><size><width>{size[0]}</width><height>{size[1]}'
@@ -185,3 +186,13 @@ def write_pretrained_backbone(work_dir):
     backbone = osp.join(work_dir, 'backbone.pth')
     run_tool('tools/model_converters/extract_backbone_weights.py', checkpoint, backbone)
     return backbone
+
+
+def session_backbone(tmp_path_factory):
+    """write_pretrained_backbone, once per test session."""
+    folder = tmp_path_factory.getbasetemp() / 'rotation-pred-backbone'
+    backbone = folder / 'backbone.pth'
+    if not backbone.exists():
+        folder.mkdir(exist_ok=True)
+        write_pretrained_backbone(str(folder))
+    return str(backbone)

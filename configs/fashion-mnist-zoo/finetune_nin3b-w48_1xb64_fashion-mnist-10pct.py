@@ -2,7 +2,7 @@
 # class-balanced, seed 0): the whole NIN is fine-tuned from the pretrained backbone
 # (--cfg-options model.backbone.init_cfg.checkpoint=BACKBONE.pth), head lr x10.
 # The settings are fixed in advance (no search on the test set).
-_base_ = 'supervised_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py'
+_base_ = 'supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py'
 
 model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=None)))
 train_dataloader = dict(

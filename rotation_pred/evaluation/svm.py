@@ -4,7 +4,10 @@ Targets are (N, C) arrays in {1, -1, 0}: positive, negative, ignored (VOC "diffi
 Features are L2-normalised; each class gets a ``LinearSVC`` (squared hinge, L2, dual,
 class weight {1: 2, -1: 1}) whose cost is chosen among ``costs`` by k-fold
 cross-validated AP on the train set; the mAP is measured on the test set.
+The fits run in joblib threads on every core (liblinear releases the GIL, so threads
+need no copies of the features and no worker start-up).
 """
+import contextlib
 import warnings
 from typing import Dict, Sequence
 
@@ -68,9 +71,18 @@ def make_svm(cost: float, max_iter: int = 2000) -> LinearSVC:
 def fit_svm(features: np.ndarray, targets: np.ndarray, cost: float) -> LinearSVC:
     """An SVM on the rows whose target (N,) is 1 or -1 (0 rows are left out)."""
     keep = targets != 0
+    return make_svm(cost).fit(features[keep], targets[keep])
+
+
+@contextlib.contextmanager
+def parallel_fits(n_jobs: int):
+    """joblib threads for SVM fits. liblinear stopping at max_iter=2000 (part of the
+    protocol) is not reported; the filter is set here, once, because
+    ``warnings.catch_warnings`` is not thread-safe."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', ConvergenceWarning)
-        return make_svm(cost).fit(features[keep], targets[keep])
+        with Parallel(n_jobs=n_jobs, prefer='threads') as parallel:
+            yield parallel
 
 
 def cross_validated_ap(features: np.ndarray, targets: np.ndarray, cost: float,
@@ -102,7 +114,7 @@ def svm_map(train_x: np.ndarray, train_t: np.ndarray, test_x: np.ndarray,
         train_t, test_t: (N, C) and (M, C) targets in {1, -1, 0}.
         costs: the SVM costs tried for each class.
         folds: cross-validation folds that choose each class's cost.
-        n_jobs: joblib workers (-1: every core).
+        n_jobs: joblib threads (-1: every core).
 
     Returns:
         ``dict(mAP=%, ap=[% per class], cost=[chosen per class],
@@ -110,12 +122,12 @@ def svm_map(train_x: np.ndarray, train_t: np.ndarray, test_x: np.ndarray,
     """
     train_x, test_x = l2_normalize(train_x), l2_normalize(test_x)
     classes = range(train_t.shape[1])
-    parallel = Parallel(n_jobs=n_jobs)
-    cv = parallel(delayed(cross_validated_ap)(train_x, train_t[:, c], cost, folds, seed)
-                  for c in classes for cost in costs)
-    cv = np.asarray(cv).reshape(len(classes), len(costs))
-    chosen = [costs[i] for i in cv.argmax(axis=1)]
-    aps = parallel(delayed(_test_ap)(train_x, train_t[:, c], test_x, test_t[:, c],
-                                     chosen[c], eleven_point) for c in classes)
+    with parallel_fits(n_jobs) as parallel:
+        cv = parallel(delayed(cross_validated_ap)(train_x, train_t[:, c], cost, folds, seed)
+                      for c in classes for cost in costs)
+        cv = np.asarray(cv).reshape(len(classes), len(costs))
+        chosen = [costs[i] for i in cv.argmax(axis=1)]
+        aps = parallel(delayed(_test_ap)(train_x, train_t[:, c], test_x, test_t[:, c],
+                                         chosen[c], eleven_point) for c in classes)
     return dict(mAP=100 * float(np.mean(aps)), ap=[100 * a for a in aps], cost=chosen,
                 cv_ap=(100 * cv).tolist())

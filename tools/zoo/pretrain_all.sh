@@ -8,7 +8,7 @@ PY=${PYTHON:-${VENV:-.venv}/bin/python}
 ROOT=${ZOO_DIR:-work_dirs/zoo}
 configs=(
     configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py
-    configs/fashion-mnist-zoo/supervised_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py
+    configs/fashion-mnist-zoo/supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py
     configs/fashion-mnist-zoo/rotation-pred_nin3b-w48_rot0-180_1xb64-steplr-4e_fashion-mnist.py
     configs/fashion-mnist-zoo/rotation-pred_nin3b-w48_rot90-270_1xb64-steplr-4e_fashion-mnist.py
     configs/fashion-mnist-zoo/rotation-pred_nin3b-w48_rot8_1xb64-steplr-4e_fashion-mnist.py

@@ -11,7 +11,7 @@ MODELS = {
     'rotnet': ('RotNet, 4 rotations (ours)', ROTNET_CONFIG, 'rotation'),
     'random': ('Random init', None, 'random'),
     'supervised': ('Supervised, all 60k labels',
-                   f'{ZOO_CONFIGS}/supervised_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py',
+                   f'{ZOO_CONFIGS}/supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py',
                    'supervised'),
     'rot0-180': ('RotNet, {0, 180}',
                  f'{ZOO_CONFIGS}/rotation-pred_nin3b-w48_rot0-180_1xb64-steplr-4e_fashion-mnist.py',

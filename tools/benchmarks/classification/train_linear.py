@@ -62,9 +62,9 @@ def build_config(args) -> Config:
     return cfg
 
 
-def summarize(metrics: dict) -> dict:
+def summarize(metrics: dict, frozen: bool) -> dict:
     """Test metrics -> ``dict(protocol, levels={level: {top1, top5}})`` or
-    ``dict(protocol, top1, top5)``."""
+    ``dict(protocol, top1, top5)``; ``frozen``: whether the backbone was frozen."""
     levels = {}
     for key, value in metrics.items():
         if key.startswith('multi-level/'):
@@ -72,8 +72,15 @@ def summarize(metrics: dict) -> dict:
             levels.setdefault(level, {})[f'top{k}'] = value
     if levels:
         return dict(protocol='multi-level linear', levels=levels)
-    return dict(protocol='linear', top1=metrics.get('accuracy/top1'),
+    return dict(protocol='linear' if frozen else 'fine-tuning',
+                top1=metrics.get('accuracy/top1'),
                 top5=metrics.get('accuracy/top5'))
+
+
+def head_lr_mult(cfg: Config) -> float:
+    """The lr multiplier of the head (``paramwise_cfg.custom_keys['head']``), else 1."""
+    keys = cfg.optim_wrapper.get('paramwise_cfg', {}).get('custom_keys', {})
+    return float(keys.get('head', {}).get('lr_mult', 1.0))
 
 
 def main():
@@ -88,11 +95,13 @@ def main():
     if get_rank() != 0:
         return
     name = args.name or osp.splitext(osp.basename(args.backbone))[0]
-    result = dict(summarize(metrics), config=args.config, backbone=args.backbone,
+    frozen = cfg.model.backbone.get('frozen_stages', -1) > 0
+    result = dict(summarize(metrics, frozen), config=args.config, backbone=args.backbone,
                   model=name, metrics=metrics,
                   train_samples=len(runner.train_dataloader.dataset),
                   test_samples=len(runner.test_dataloader.dataset),
-                  epochs=cfg.train_cfg.get('max_epochs'))
+                  epochs=cfg.train_cfg.get('max_epochs'),
+                  lr=cfg.optim_wrapper.optimizer.lr, head_lr_mult=head_lr_mult(cfg))
     out = osp.join(cfg.work_dir, 'results.json')
     with open(out, 'w') as f:
         json.dump(result, f, indent=2)

@@ -38,16 +38,14 @@ train_dataloader = dict(
     dataset=dict(type='FashionMNISTIdx', data_root=data_root, split='train',
                  pipeline=[dict(type='RandomFlip', prob=0.5, direction='horizontal'),
                            dict(type='PackInputs')]))
-val_dataloader = dict(
+test_dataloader = dict(
     batch_size=256,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='FashionMNISTIdx', data_root=data_root, split='test', test_mode=True,
                  pipeline=[dict(type='PackInputs')]))
-val_evaluator = dict(type='MultiLevelAccuracy', topk=(1, 5))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
+test_evaluator = dict(type='MultiLevelAccuracy', topk=(1, 5))
 
 # The ImageNet protocol's optimiser (SGD, nesterov, momentum 0.9, no decay on norm layers)
 # with a shorter step schedule: lr x0.1 at epochs 6 and 8 of 10.
@@ -56,8 +54,8 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True),
     paramwise_cfg=dict(norm_decay_mult=0.0))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[6, 8], gamma=0.1)]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=10)
-val_cfg = dict()
+# No validation during training: the tool tests once at the end.
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10)
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),

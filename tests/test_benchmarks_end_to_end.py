@@ -1,0 +1,162 @@
+"""Every classification benchmark launcher, end to end, on tiny data sets in their real
+on-disk formats, with a ResNet-18 RotationPred checkpoint: the launcher converts the
+checkpoint, runs the protocol through torchrun, writes its JSON and prints its table."""
+import json
+import os
+import random
+import re
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from _benchmark_data import (R18_32PX, resnet18_checkpoint, small_config, write_meta_layout,
+                             write_voc2007)
+from conftest import run_tool
+
+LAUNCHERS = 'tools/benchmarks/classification'
+
+
+def launch(script, config, checkpoint, gpus, work_dir, env=None):
+    env = dict(env or {}, WORK_DIR=str(work_dir), PORT=str(random.randint(20000, 40000)))
+    proc = run_tool('bash', f'{LAUNCHERS}/{script}', config, checkpoint, str(gpus), env=env)
+    return re.sub(' +', ' ', proc.stdout)  # tables with single spaces
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('benchmarks')
+    imagenet = write_meta_layout(str(root / 'imagenet'), {'train': 8, 'val': 3})
+    places = write_meta_layout(str(root / 'places205'), {'train': 6, 'val': 3}, ext='.jpg')
+    inat = write_meta_layout(str(root / 'inat'), {'train_val2018': 6}, ext='.jpg')
+    with open(os.path.join(inat, 'meta', 'train_val2018.txt')) as f:
+        lines = f.read().splitlines()
+    for split, part in (('train', lines[0::2]), ('val', lines[1::2])):
+        with open(os.path.join(inat, 'meta', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(part) + '\n')
+    voc, _ = write_voc2007(str(root / 'VOCdevkit' / 'VOC2007'))
+    checkpoint = resnet18_checkpoint(root / 'rotnet_r18.pth')
+    return dict(root=root, imagenet=imagenet, places205=places, inat=inat, voc=voc,
+                checkpoint=checkpoint)
+
+
+MULTI_LEVEL = {
+    'imagenet': 'imagenet/resnet50_multi-level-linear_8xb32-steplr-90e_in1k.py',
+    'places205': 'places205/resnet50_multi-level-linear_8xb32-steplr-28e_places205.py',
+}
+INAT = 'inaturalist2018/resnet50_multi-level-linear_8xb32-steplr-84e_inat18.py'
+
+
+@pytest.mark.parametrize('dataset', list(MULTI_LEVEL))
+def test_multi_level_linear(data, tmp_path, dataset):
+    config = small_config(str(tmp_path), MULTI_LEVEL[dataset], data[dataset], R18_32PX)
+    out = launch('dist_train_linear.sh', config, data['checkpoint'], 1, tmp_path / 'work')
+    result = json.loads((tmp_path / 'work' / 'results.json').read_text())
+    assert result['protocol'] == 'multi-level linear'
+    assert list(result['levels']) == ['feat1', 'feat2', 'feat3', 'feat4', 'feat5']
+    assert all(0 <= v['top1'] <= 100 for v in result['levels'].values())
+    assert '| Self-Supervised Config | feat1 | feat2 | feat3 | feat4 | feat5 |' in out
+    # The trained model's backbone is exactly the converted RotationPred backbone.
+    backbone = torch.load(tmp_path / 'work' / 'backbone.pth', weights_only=True)['state_dict']
+    trained = torch.load(tmp_path / 'work' / 'epoch_1.pth', weights_only=True)['state_dict']
+    for key, value in backbone.items():
+        assert torch.equal(trained[f'backbone.{key}'], value), key
+
+
+def test_inaturalist_config_reads_its_layout(data, tmp_path):
+    """Same protocol as above (not run again): 8142 classes, its schedule, its lists."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(small_config(str(tmp_path), INAT, data['inat'], R18_32PX))
+    assert cfg.model.head.num_classes == 8142 and cfg.data_preprocessor.num_classes == 8142
+    assert cfg.param_scheduler[0].milestones == [24, 48, 72]
+    init_default_scope('mmpretrain')
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    val = DATASETS.build(cfg.test_dataloader.dataset)
+    assert (len(train), len(val)) == (12, 12)
+    assert train[0]['inputs'].shape == (3, 32, 32)
+    assert train.get_data_info(1)['img_path'].startswith(
+        os.path.join(data['inat'], 'train_val2018'))
+
+
+def test_pooled_linear(data, tmp_path):
+    config = small_config(str(tmp_path), 'imagenet/resnet50_linear_8xb32-steplr-100e_in1k.py',
+                          data['imagenet'], dict(backbone=dict(depth=18),
+                                                 head=dict(in_channels=512)))
+    out = launch('dist_train_linear.sh', config, data['checkpoint'], 1, tmp_path / 'work')
+    result = json.loads((tmp_path / 'work' / 'results.json').read_text())
+    assert result['protocol'] == 'linear' and 0 <= result['top1'] <= 100
+    assert '| Self-Supervised Config | Top-1 | Top-5 |' in out
+
+
+def test_voc07_svm_and_low_shot_with_two_extraction_processes(data, tmp_path):
+    no_head = {k: v for k, v in R18_32PX.items() if k != 'head'}
+    config = small_config(str(tmp_path), 'voc07/resnet50_svm_voc07.py', data['voc'],
+                          no_head, train=False)
+    out = launch('svm_voc07/dist_test_svm.sh', config, data['checkpoint'], 2,
+                 tmp_path / 'work', env=dict(SVM_ARGS='--levels feat1,feat5 --k 1,2 --samples 2 '
+                                                      '--costs 0.1,1 --n-jobs 2'))
+    features = tmp_path / 'work' / 'features'
+    for name, dim in (('feat1', 4096), ('feat5', 512)):
+        assert np.load(features / f'train_{name}.npy').shape == (80, dim)
+        assert np.load(features / f'test_{name}.npy').shape == (40, dim)
+    train_targets = np.load(features / 'train_labels.npy')
+    assert train_targets.shape == (80, 20) and (train_targets == 0).any()
+    result = json.loads((tmp_path / 'work' / 'svm.json').read_text())
+    for level in ('feat1', 'feat5'):
+        assert 0 <= result['levels'][level]['svm']['mAP'] <= 100
+        assert set(result['levels'][level]['low_shot']) == {'1', '2'}
+    assert '| Layer | SVM' in out and '| k=1 ' in out and 'Best Layer' in out
+    # Gathered from two processes in data set order: row i is image i.
+    first = features_of_first_images(config, tmp_path / 'work' / 'backbone.pth')
+    assert np.allclose(np.load(features / 'train_feat5.npy')[:3], first, atol=1e-4)
+
+
+def features_of_first_images(config, backbone):
+    """feat5 features of the first 3 trainval images, computed in this process."""
+    from mmengine.config import Config
+    from mmengine.dataset import default_collate
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS, MODELS
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(config)
+    model_cfg = cfg.model
+    model_cfg.data_preprocessor = cfg.data_preprocessor
+    model = MODELS.build(model_cfg).eval()
+    weights = torch.load(backbone, weights_only=True)['state_dict']
+    model.backbone.load_state_dict(weights)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = model.data_preprocessor(default_collate([dataset[i] for i in range(3)]))
+    with torch.no_grad():
+        return model.extract_feat(batch['inputs'])[-1].numpy()
+
+
+def test_knn(data, tmp_path):
+    config = small_config(str(tmp_path), 'imagenet/resnet50_knn_in1k.py', data['imagenet'],
+                          dict(backbone=dict(depth=18)), train=False)
+    out = launch('knn/dist_test_knn.sh', config, data['checkpoint'], 1, tmp_path / 'work',
+                 env=dict(KNN_ARGS='--k 1,4,10'))
+    result = json.loads((tmp_path / 'work' / 'knn.json').read_text())
+    assert result['train_samples'] == 32 and result['test_samples'] == 12
+    assert set(result['levels']['feat5']) == {'1', '4', '10'}
+    assert '| Self-Supervised Config | Metric | k=1 | k=4 | k=10 |' in out
+
+
+def test_semi_supervised_subsets_and_grid(data, tmp_path):
+    root = shutil.copytree(data['imagenet'], tmp_path / 'imagenet')
+    run_tool('tools/benchmarks/classification/semi_supervised/make_subsets.py', str(root),
+             '--fractions', '0.01,0.1')
+    subset = (root / 'meta' / 'train_1percent.txt').read_text().splitlines()
+    assert len(subset) == 4 and len({line.split()[1] for line in subset}) == 4
+    assert (root / 'meta' / 'train_10percent.txt').exists()
+    config = small_config(
+        str(tmp_path), 'imagenet/imagenet_1percent/resnet50_finetune_4xb64-steplr-20e_in1k-1pct.py',
+        str(root), dict(backbone=dict(depth=18), head=dict(in_channels=512)))
+    out = launch('semi_supervised/dist_train_semi.sh', config, data['checkpoint'], 1,
+                 tmp_path / 'work', env=dict(LRS='0.01 0.1', HEAD_LR_MULTS='10'))
+    grid = json.loads((tmp_path / 'work' / 'grid.json').read_text())
+    assert [(r['lr'], r['head_lr_mult']) for r in grid['runs']] == [(0.01, 10.0), (0.1, 10.0)]
+    assert grid['train_samples'] == 4
+    assert '| Self-Supervised Config | lr | head lr mult | Top-1 | Top-5 |' in out
