@@ -50,7 +50,7 @@ def test_tables_and_metafile_are_rebuilt_from_result_files(tmp_path):
     text = re.sub(' +', ' ', readme.read_text())  # table cells without their padding
     assert 'old' not in text
     assert '| ROTNET | 97.50 | 84.00 | 86.25 | 86.25 |' in text
-    assert 'closes **62%** of the gap' in text  # (86.25 - 80) / (90 - 80)
+    assert 'closes **62.5%** of the gap' in text  # (86.25 - 80) / (90 - 80)
     assert '| ROTNET | block2 | 81.00 | 82.00 | 83.00 | 84.00 |' in text
     assert '| ROTNET | 70.00 | 80.50 |' in text
     meta = (tmp_path / 'metafile.yml').read_text()

@@ -47,8 +47,22 @@ def _find(data_root: str, name: str, hint: str) -> str:
     raise FileNotFoundError(f'{name}[.gz] not found in data_root {data_root!r}. {hint}')
 
 
+class _SplitDataset(BaseDataset):
+    """A data set whose files per split are listed in ``FILES``; ``HINT`` says where
+    to get them."""
+    FILES: dict = {}
+    HINT = ''
+
+    def __init__(self, data_root: str, split: str = 'train', **kwargs):
+        if split not in self.FILES:
+            raise ValueError(f'unknown split={split!r} for {type(self).__name__}: '
+                             f'expected one of {list(self.FILES)}')
+        self.split = split
+        super().__init__(ann_file='', data_root=data_root, **kwargs)
+
+
 @DATASETS.register_module()
-class FashionMNISTIdx(BaseDataset):
+class FashionMNISTIdx(_SplitDataset):
     """Fashion-MNIST from its four IDX files (``.gz`` or extracted) in ``data_root``.
 
     Each sample is a 28x28 uint8 grayscale image and its class. ``split`` is
@@ -59,13 +73,6 @@ class FashionMNISTIdx(BaseDataset):
              'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
     HINT = ('On Debian: apt-get install dataset-fashion-mnist '
             '(files in /usr/share/datasets/fashion-mnist).')
-
-    def __init__(self, data_root: str, split: str = 'train', **kwargs):
-        if split not in self.FILES:
-            raise ValueError(f'unknown split={split!r} for {type(self).__name__}: '
-                             f'expected one of {list(self.FILES)}')
-        self.split = split
-        super().__init__(ann_file='', data_root=data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         img_file, label_file = (_find(self.data_root, f, self.HINT)
@@ -78,7 +85,7 @@ class FashionMNISTIdx(BaseDataset):
 
 
 @DATASETS.register_module()
-class CIFAR10Batches(BaseDataset):
+class CIFAR10Batches(_SplitDataset):
     """CIFAR-10 from the python batches (``data_batch_1..5``, ``test_batch``).
 
     ``data_root`` is the folder that holds the batches or the
@@ -88,13 +95,6 @@ class CIFAR10Batches(BaseDataset):
     FILES = {'train': [f'data_batch_{i}' for i in range(1, 6)], 'test': ['test_batch']}
     HINT = ('Unpack cifar-10-python.tar.gz from '
             'https://www.cs.toronto.edu/~kriz/cifar.html into it.')
-
-    def __init__(self, data_root: str, split: str = 'train', **kwargs):
-        if split not in self.FILES:
-            raise ValueError(f'unknown split={split!r} for {type(self).__name__}: '
-                             f'expected one of {list(self.FILES)}')
-        self.split = split
-        super().__init__(ann_file='', data_root=data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

@@ -139,7 +139,7 @@ def main():
     gap = gap_closed(results)
     sections = {
         'baselines': probe_table(results, zoo.BASELINES) +
-        (f'\n\nBest-block probe: RotNet closes **{gap:.0f}%** of the gap between the '
+        (f'\n\nBest-block probe: RotNet closes **{gap:.1f}%** of the gap between the '
          'random and the supervised backbone.' if gap is not None else ''),
         'svm': svm_table(results),
         'knn': knn_table(results),
