@@ -1,23 +1,6 @@
 #!/usr/bin/env bash
 # Segmentation transfer benchmark (FCN on VOC12aug or Cityscapes):
 #   tools/benchmarks/mmsegmentation/dist_train.sh CONFIG PRETRAINED GPUS [transfer_train.py options]
-# PRETRAINED is a backbone-only checkpoint (tools/model_converters/extract_backbone_weights.py).
-# Fine-tunes with GPUS processes through torchrun (on the CPU over gloo when there is no
-# GPU), then tests; mIoU in WORK_DIR/test_metrics.json. Environment: NNODES, NODE_RANK,
-# PORT, MASTER_ADDR, PYTHON.
+# See tools/benchmarks/dist_transfer.sh; mIoU in WORK_DIR/test_metrics.json.
 set -euo pipefail
-CONFIG=$1
-PRETRAINED=$2
-GPUS=$3
-HERE=$(cd "$(dirname "$0")" && pwd)
-TOOLS=$(dirname "$HERE")
-
-PYTHONPATH="$TOOLS/../..${PYTHONPATH:+:$PYTHONPATH}" \
-"${PYTHON:-python}" -m torch.distributed.run \
-    --nnodes="${NNODES:-1}" \
-    --node_rank="${NODE_RANK:-0}" \
-    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
-    --nproc_per_node="$GPUS" \
-    --master_port="${PORT:-29500}" \
-    "$TOOLS/transfer_train.py" "$CONFIG" --launcher pytorch \
-    --cfg-options model.backbone.init_cfg.checkpoint="$PRETRAINED" "${@:4}"
+exec "$(cd "$(dirname "$0")/.." && pwd)/dist_transfer.sh" "$@"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Shared body of the detection and segmentation transfer launchers:
+#   tools/benchmarks/dist_transfer.sh CONFIG PRETRAINED GPUS [transfer_train.py options]
+# PRETRAINED is a backbone-only checkpoint (tools/model_converters/extract_backbone_weights.py).
+# Fine-tunes with GPUS processes through torchrun (on the CPU over gloo when there is no
+# GPU), then tests; metrics in WORK_DIR/test_metrics.json. Environment: NNODES, NODE_RANK,
+# PORT, MASTER_ADDR, PYTHON.
+set -euo pipefail
+CONFIG=$1
+PRETRAINED=$2
+GPUS=$3
+TOOLS=$(cd "$(dirname "$0")" && pwd)
+
+PYTHONPATH="$TOOLS/../..${PYTHONPATH:+:$PYTHONPATH}" \
+"${PYTHON:-python}" -m torch.distributed.run \
+    --nnodes="${NNODES:-1}" \
+    --node_rank="${NODE_RANK:-0}" \
+    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
+    --nproc_per_node="$GPUS" \
+    --master_port="${PORT:-29500}" \
+    "$TOOLS/transfer_train.py" "$CONFIG" --launcher pytorch \
+    --cfg-options model.backbone.init_cfg.checkpoint="$PRETRAINED" "${@:4}"
