@@ -30,5 +30,5 @@ setup(
     packages=find_packages(include=['rotation_pred', 'rotation_pred.*']),
     python_requires='>=3.10',
     install_requires=STACK,
-    extras_require={'tests': ['pytest>=7']},
+    extras_require={'tests': ['pytest>=7', 'scipy>=1.10']},
 )

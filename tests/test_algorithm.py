@@ -1,19 +1,32 @@
-"""RotationPred: the loss is plain cross-entropy over all rotated samples."""
+"""RotationPred as the paper defines it: every image goes through the network in its K
+rotated copies, copy k carries label k ("turned by rotations[k] counter-clockwise", as
+numpy.rot90 turns it), and the loss is the mean cross-entropy over the K*N samples.
+
+The checks use a network trained for a few seconds on Fashion-MNIST, so its logits are
+large and differ per rotation: a wrong label, a skipped rotation or a copy attached to
+the wrong image changes every number below by far more than the tolerance.
+"""
+import math
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
+from rotation_pred.datasets.idx_datasets import read_idx
+
+MEAN, STD = 72.94, 90.02  # Fashion-MNIST pixel statistics (the project's configs)
 
 
-def build(rotations=(0, 90, 180, 270), feeding='all', num_classes=None, width=12):
+def build(rotations=(0, 90, 180, 270), feeding='all', num_classes=None, width=12, seed=0):
     init_default_scope('mmpretrain')
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = MODELS.build(dict(
         type='RotationPred', rotations=rotations, feeding=feeding,
-        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[0.5], std=[2.0]),
+        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[MEAN], std=[STD]),
         backbone=dict(type='NetworkInNetwork', num_blocks=3, width=width, in_channels=1),
         head=dict(type='RotationHead', in_channels=width,
                   num_classes=num_classes or len(rotations))))
@@ -21,56 +34,178 @@ def build(rotations=(0, 90, 180, 270), feeding='all', num_classes=None, width=12
     return model
 
 
-def test_loss_is_the_mean_cross_entropy_over_4n_samples():
-    model = build().eval()  # eval: BatchNorm uses fixed statistics, so copies are independent
-    x = torch.randn(5, 1, 16, 16)
-    losses = model.loss(x)
-    by_hand = []
-    for image in x.numpy():
-        for label in range(4):
-            copy = torch.from_numpy(np.ascontiguousarray(np.rot90(image, label, axes=(1, 2))))
-            logits = model.head(model.backbone(copy[None]))[0]
-            by_hand.append(-torch.log_softmax(logits, 0)[label])
-    assert len(by_hand) == 20
-    assert torch.allclose(losses['loss'], torch.stack(by_hand).mean(), atol=1e-5)
-    assert 0 <= float(losses['rotation_accuracy']) <= 100
+def fashion_mnist(root, split, count):
+    """The first ``count`` images of a split, normalised and shrunk to 14x14 (2x2
+    averages, to train in seconds): (count, 1, 14, 14) floats."""
+    prefix = 'train' if split == 'train' else 't10k'
+    images = read_idx(f'{root}/{prefix}-images-idx3-ubyte.gz')[:count]
+    images = (torch.from_numpy(images.astype(np.float32))[:, None] - MEAN) / STD
+    return F.avg_pool2d(images, 2)
 
 
-def test_loss_has_gradients_for_backbone_and_head():
+def turned(images, quarter_turns):
+    """Images (N, C, H, W) turned with numpy.rot90 (not the project's own code)."""
+    return torch.from_numpy(np.ascontiguousarray(
+        np.rot90(images.numpy(), quarter_turns, axes=(2, 3))))
+
+
+def logits_of(model, images):
+    return model.head(model.backbone(images))
+
+
+@pytest.fixture(scope='module')
+def trained(fashion_mnist_root):
+    """A RotationPred trained through its own ``loss`` for 250 steps of 32 images
+    (about 10 s on one CPU core; 89-95% of the copies of each label recognised)."""
     model = build().train()
-    model.loss(torch.randn(4, 1, 16, 16))['loss'].backward()
+    images = fashion_mnist(fashion_mnist_root, 'train', 250 * 32)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(250):
+        loss = model.loss(images[step * 32:(step + 1) * 32])['loss']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+@pytest.fixture(scope='module')
+def test_images(fashion_mnist_root):
+    return fashion_mnist(fashion_mnist_root, 'test', 400)
+
+
+@torch.no_grad()
+def test_a_briefly_trained_model_recognises_numpy_rot90_turns_label_by_label(
+        trained, test_images):
+    # Label k must mean numpy.rot90(image, k): a model trained with another convention
+    # (labels reversed, shifted, or the rotation skipped) gets some label near 0%.
+    for label in range(4):
+        predicted = logits_of(trained, turned(test_images, label)).argmax(1)
+        accuracy = float((predicted == label).float().mean() * 100)
+        assert accuracy > 75, f'label {label}: {accuracy:.1f}% of copies recognised'
+
+
+@torch.no_grad()
+def by_hand_loss(model, images, label_of_turn=lambda k: k, turn=lambda k: k):
+    """Mean over images and rotations of -log softmax(logits(turned image))[label]."""
+    losses = []
+    for k in range(4):
+        logp = torch.log_softmax(logits_of(model, turned(images, turn(k))), dim=1)
+        losses.append(-logp[:, label_of_turn(k)])
+    return torch.stack(losses).mean()
+
+
+@torch.no_grad()
+def test_loss_is_the_mean_cross_entropy_over_4n_samples(trained, test_images):
+    images = test_images[:6]
+    loss = trained.loss(images)['loss']
+    assert torch.allclose(loss, by_hand_loss(trained, images), atol=1e-5)
+    # Any other labelling or a missing rotation gives a clearly different number.
+    wrong = {
+        'labels reversed': by_hand_loss(trained, images, lambda k: -k % 4),
+        'labels shifted': by_hand_loss(trained, images, lambda k: (k + 1) % 4),
+        'labels permuted': by_hand_loss(trained, images, lambda k: (1, 0, 3, 2)[k]),
+        'rotation skipped': by_hand_loss(trained, images, turn=lambda k: 0),
+        'uniform prediction': torch.tensor(math.log(4)),
+    }
+    for name, other in wrong.items():
+        assert abs(float(other - loss)) > 0.3, name
+
+
+@torch.no_grad()
+def test_rotation_accuracy_is_the_share_of_the_4n_samples_predicted_right(trained,
+                                                                           test_images):
+    images = test_images[:50]
+    right = sum(int((logits_of(trained, turned(images, k)).argmax(1) == k).sum())
+                for k in range(4))
+    accuracy = trained.loss(images)['rotation_accuracy']
+    assert accuracy == pytest.approx(100 * right / 200, abs=1e-4)
+    assert 25 < float(accuracy) < 100  # the check is not trivially 0, 100 or chance
+
+
+def test_the_loss_is_computed_on_the_training_graph_of_backbone_and_head():
+    model = build().train()
+    model.loss(fashion_like(4))['loss'].backward()
     assert model.backbone.blocks[0][0][0].weight.grad.abs().sum() > 0
     assert model.head.fc.weight.grad.abs().sum() > 0
 
 
-def test_random_feeding_uses_one_sample_per_image():
+def fashion_like(n, seed=0):
+    """Images with an asymmetric bright bar, so each rotation looks different."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 16, 16, generator=generator)
+    x[:, :, 2:4, 3:12] += 3
+    return x
+
+
+@torch.no_grad()
+def test_random_feeding_turns_each_image_once_by_its_drawn_label(trained, test_images):
     model = build(feeding='random').eval()
-    seen = []
-    model.head.register_forward_hook(lambda m, i, o: seen.append(o.shape))
-    model.loss(torch.randn(6, 1, 16, 16))
-    assert seen == [torch.Size([6, 4])]
+    model.load_state_dict(trained.state_dict())
+    images = test_images[:32]
+    torch.manual_seed(3)
+    loss = model.loss(images)['loss']
+    torch.manual_seed(3)
+    labels = torch.randint(4, (32, ))  # what rotate_batch draws with the same seed
+    assert sorted(set(labels.tolist())) == [0, 1, 2, 3]
+    by_hand = torch.stack([
+        F.cross_entropy(logits_of(trained, turned(images[i:i + 1], int(k))), k.view(1))
+        for i, k in enumerate(labels)]).mean()
+    assert torch.allclose(loss, by_hand, atol=1e-5)
+    assert abs(float(loss - trained.loss(images)['loss'])) > 1e-3  # not all 4 copies
 
 
-def test_predict_returns_rotation_scores_per_image():
+@torch.no_grad()
+def test_predict_row_k_of_image_i_scores_image_i_turned_by_rotations_k(trained,
+                                                                       test_images):
+    images = test_images[:5]
+    samples = trained(images, mode='predict')
+    assert len(samples) == 5
+    for i, sample in enumerate(samples):
+        scores = sample.rotation_scores
+        assert scores.shape == (4, 4)
+        for k in range(4):
+            expected = logits_of(trained, turned(images[i:i + 1], k)).softmax(1)[0]
+            assert torch.allclose(scores[k], expected, atol=1e-5), (i, k)
+    # Images and copies are told apart: the same row of two images, or two rows of one
+    # image, differ (so a swap would be caught above).
+    first, second = samples[0].rotation_scores, samples[1].rotation_scores
+    assert (first - second).abs().max() > 1e-3  # 100 times the tolerance
+    assert (first[1] - first[3]).abs().max() > 0.5
+
+
+@torch.no_grad()
+def test_predict_scores_every_copy_of_an_eight_rotation_set():
     model = build(rotations=(0, 45, 90, 135, 180, 225, 270, 315)).eval()
-    samples = model(torch.randn(3, 1, 16, 16), mode='predict')
+    samples = model(fashion_like(3), mode='predict')
     assert len(samples) == 3
     scores = samples[0].rotation_scores
     assert scores.shape == (8, 8)
     assert torch.allclose(scores.sum(1), torch.ones(8))
 
 
-def test_extract_feat_returns_backbone_features_of_unrotated_images():
-    model = build().eval()
-    feats = model(torch.randn(2, 1, 16, 16), mode='tensor')
-    assert feats[-1].shape == (2, 12, 4, 4)
+@torch.no_grad()
+def test_extract_feat_is_the_backbone_on_the_unrotated_images(trained, test_images):
+    images = test_images[:4]
+    for feats in (trained.extract_feat(images), trained(images, mode='tensor'),
+                  trained(images)):  # 'tensor' is the default mode
+        (expected, ) = trained.backbone(images)
+        assert torch.equal(feats[-1], expected)
+        for k in (1, 2, 3):  # the features of a turned copy are measurably different
+            (other, ) = trained.backbone(turned(images, k))
+            assert (other - expected).abs().max() > 0.1
 
 
-def test_data_preprocessor_normalises_once_and_rotation_follows():
-    model = build().eval()
-    data = dict(inputs=torch.full((2, 1, 8, 8), 4.5), data_samples=None)
-    out = model.data_preprocessor(data)
-    assert torch.allclose(out['inputs'], torch.full((2, 1, 8, 8), 2.0))
+@torch.no_grad()
+def test_training_step_normalises_once_then_rotates(trained, test_images):
+    # Raw pixels through the model's own data preprocessor and loss ...
+    raw = (test_images[:6] * STD + MEAN).round().clamp(0, 255).to(torch.uint8)
+    data = trained.data_preprocessor(dict(inputs=raw, data_samples=None), training=True)
+    loss = trained(**data, mode='loss')['loss']
+    # ... equal the loss of the by-hand normalised, numpy-turned copies.
+    normalised = (raw.float() - MEAN) / STD
+    assert torch.allclose(loss, by_hand_loss(trained, normalised), atol=1e-5)
+    twice = (normalised - MEAN) / STD
+    assert abs(float(by_hand_loss(trained, twice) - loss)) > 0.1
 
 
 def test_head_size_must_match_the_rotation_set():
@@ -88,3 +223,10 @@ def test_checkpoint_of_another_model_is_refused():
     other = torch.nn.Sequential(torch.nn.Linear(2, 2)).state_dict()
     with pytest.raises(ValueError, match='does not hold RotationPred weights'):
         build().load_state_dict(other, strict=False)
+
+
+def test_checkpoint_of_the_same_model_loads_exactly():
+    source, target = build(seed=1), build(seed=2)
+    target.load_state_dict(source.state_dict())
+    for key, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[key], value), key

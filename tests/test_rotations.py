@@ -1,6 +1,7 @@
 """The rotated copies are exact, labelled and laid out as documented."""
 import numpy as np
 import pytest
+import scipy.ndimage
 import torch
 
 from rotation_pred.rotations import (FOUR_ROTATIONS, PAPER_ROTATION_SETS, _rotate_45,
@@ -97,5 +98,38 @@ def test_unknown_feeding_is_refused_by_name():
 
 
 def test_quarter_turns_of_a_non_square_batch_are_refused():
-    with pytest.raises(ValueError, match=r'need square images, got 4x6'):
+    with pytest.raises(ValueError, match=r'need square images, got 4x6: end the data '
+                       r'pipeline with a square crop .* or CenterCrop\(crop_size=224\)\)'):
         rotate_batch(torch.randn(2, 3, 4, 6))
+
+
+@pytest.mark.parametrize('size', [21, 28])
+def test_odd_multiples_of_45_match_an_independent_bilinear_rotation(size):
+    # scipy.ndimage.rotate (order 1: bilinear) turns counter-clockwise as shown on
+    # screen, about the centre (size - 1) / 2, like the project's sampler.
+    x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(size))
+    eight = PAPER_ROTATION_SETS[3]
+    side = output_size(size, eight)
+    start = (size - side) // 2
+    samples, _ = rotate_batch(x, eight)
+    for k, angle in enumerate(eight):
+        expected = scipy.ndimage.rotate(x.numpy(), angle, axes=(3, 2), reshape=False,
+                                        order=1)[..., start:start + side, start:start + side]
+        got = samples[k::8].numpy()
+        assert np.abs(got - expected).max() < 1e-5, angle
+
+
+def test_eight_rotations_of_uint8_images_stay_uint8():
+    x = torch.randint(0, 256, (2, 1, 12, 12), dtype=torch.uint8)
+    samples, _ = rotate_batch(x, PAPER_ROTATION_SETS[3])
+    assert samples.dtype == torch.uint8
+
+
+def test_random_feeding_draws_from_the_given_generator_only():
+    x = images(n=32)
+    torch.manual_seed(1)
+    first = rotate_batch(x, FOUR_ROTATIONS, 'random', torch.Generator().manual_seed(7))[1]
+    torch.manual_seed(2)  # another global state: the same labels
+    second = rotate_batch(x, FOUR_ROTATIONS, 'random', torch.Generator().manual_seed(7))[1]
+    other = rotate_batch(x, FOUR_ROTATIONS, 'random', torch.Generator().manual_seed(8))[1]
+    assert torch.equal(first, second) and not torch.equal(first, other)
