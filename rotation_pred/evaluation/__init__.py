@@ -1,13 +1,10 @@
-from .knn import knn_accuracy, knn_scores
-from .low_shot import low_shot_svm_map, sample_low_shot
-from .multi_level import RESNET50_LEVELS, per_level_accuracy, pooled_dim
+"""What training and testing need from the evaluation side: the registered metrics and
+the VOC07 data set. Importing the package (every training process does, through
+``custom_imports``) loads no scikit-learn; the SVM protocols (``svm``, ``low_shot``)
+and the other benchmark maths are imported from their modules by the tools."""
 from .multi_level_metric import MultiLevelAccuracy
 from .rotation_metric import RotationAccuracy
-from .subsets import class_balanced_subset
-from .svm import average_precision, l2_normalize, one_vs_rest_targets, svm_map
 from .voc import VOC_CLASSES, VOC07Classification, read_voc07
 
-__all__ = ['MultiLevelAccuracy', 'RESNET50_LEVELS', 'RotationAccuracy', 'VOC07Classification',
-           'VOC_CLASSES', 'average_precision', 'class_balanced_subset', 'knn_accuracy',
-           'knn_scores', 'l2_normalize', 'low_shot_svm_map', 'one_vs_rest_targets',
-           'per_level_accuracy', 'pooled_dim', 'read_voc07', 'sample_low_shot', 'svm_map']
+__all__ = ['MultiLevelAccuracy', 'RotationAccuracy', 'VOC07Classification', 'VOC_CLASSES',
+           'read_voc07']

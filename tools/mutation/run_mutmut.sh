@@ -33,9 +33,11 @@ cd "$OUT/tree"
     echo 'pytest_add_cli_args_test_selection ='
     for t in $TESTS; do echo "    $t"; done
     echo 'pytest_add_cli_args = -p no:cacheprovider -x -q'
-    echo 'also_copy = configs'
+    echo "also_copy = configs"
+    echo "timeout_constant = 120"
 } > setup.cfg
-# One thread per test process: mutmut forks after the first run, and a forked
+# timeout_constant: the trained-model fixture of tests/test_algorithm.py needs ~10 s
+# before any test runs. One thread per test process: mutmut forks after the first run, and a forked
 # OpenMP pool can hang; two mutants run side by side instead.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 "$REPO/$PY" -m mutmut run --max-children "${JOBS:-2}" 2>&1 | tail -n 20
