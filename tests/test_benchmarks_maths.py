@@ -10,7 +10,9 @@ from _benchmark_data import voc_targets, write_voc2007
 from rotation_pred.evaluation.knn import knn_accuracy, knn_scores
 from rotation_pred.evaluation.low_shot import low_shot_svm_map, sample_low_shot
 from rotation_pred.evaluation.subsets import class_balanced_subset
-from rotation_pred.evaluation.svm import average_precision, one_vs_rest_targets, svm_map
+from rotation_pred.evaluation import svm as svm_module
+from rotation_pred.evaluation.svm import (COSTS, average_precision, one_vs_rest_targets,
+                                        svm_map)
 from rotation_pred.evaluation.voc import VOC_CLASSES, read_voc07, targets_from_annotations
 
 
@@ -43,7 +45,8 @@ def test_svm_separable_classes_give_map_100():
     t = one_vs_rest_targets(y, 5)
     result = svm_map(x[:300], t[:300], x[300:], t[300:], n_jobs=2)
     assert result['mAP'] == pytest.approx(100.0)
-    assert len(result['cost']) == 5 and all(c in (1.0, 10.0, 100.0) for c in result['cost'])
+    assert len(result['cost']) == 5 and all(c in COSTS for c in result['cost'])
+    assert np.asarray(result['cv_ap']).shape == (5, 19)
     low = low_shot_svm_map(x[:300], t[:300], x[300:], t[300:], ks=(1, 2), num_samples=2,
                            n_jobs=2)
     assert all(low[k]['mean'] > 99.9 for k in (1, 2))
@@ -54,6 +57,36 @@ def test_svm_on_random_features_is_at_chance():
     t = one_vs_rest_targets(y, 4)
     result = svm_map(x[:600], t[:600], x[600:], t[600:], n_jobs=2)
     assert 20 < result['mAP'] < 31  # chance: the share of positives, 25%
+
+
+def test_the_cost_list_is_the_references_19_costs():
+    assert COSTS == (1.0, 10.0, 100.0, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625,
+                     0.001953125, 0.0009765625, 0.00048828125, 0.000244140625,
+                     0.0001220703125, 6.103515625e-05, 3.0517578125e-05, 1.52587890625e-05,
+                     7.62939453125e-06, 3.814697265625e-06, 1.9073486328125e-06)
+
+
+def test_difficult_images_are_negatives_in_training_and_left_out_at_test(monkeypatch):
+    x, y = clusters(120, 2)
+    t = one_vs_rest_targets(y, 2)
+    difficult = [0, 5, 9]
+    t[difficult, 0] = 0
+    seen = []  # the targets every SVM of class 0 is fitted on
+
+    def recording_fit(features, targets, cost):
+        seen.append(targets.copy())
+        return real_fit(features, targets, cost)
+    real_fit = svm_module.fit_svm
+    monkeypatch.setattr(svm_module, 'fit_svm', recording_fit)
+    test_t = t[60:].copy()
+    test_t[:10, 0] = 0  # difficult at test: ignored by the AP
+    result = svm_map(x[:60], t[:60], x[60:], test_t, costs=(1.0, ), n_jobs=1)
+    # 2 classes x (3 folds + the final fit); none of them sees a 0 target.
+    assert len(seen) == 8 and all(set(np.unique(s)) <= {-1, 1} for s in seen)
+    final_class0 = [s for s in seen if len(s) == 60][0]  # the fit on the whole train set
+    assert final_class0[difficult].tolist() == [-1, -1, -1]
+    # At test, difficult images are left out: the AP equals the AP over the rest.
+    assert result['ap'][0] == pytest.approx(100.0)
 
 
 def test_low_shot_sample_has_k_positives_and_c_minus_1_k_negatives():

@@ -1,9 +1,12 @@
 """Linear SVMs on frozen features: the VOC07 SVM protocol (one SVM per class).
 
-Targets are (N, C) arrays in {1, -1, 0}: positive, negative, ignored (VOC "difficult").
-Features are L2-normalised; each class gets a ``LinearSVC`` (squared hinge, L2, dual,
-class weight {1: 2, -1: 1}) whose cost is chosen among ``costs`` by k-fold
-cross-validated AP on the train set; the mAP is measured on the test set.
+Targets are (N, C) arrays in {1, -1, 0}: positive, negative, "difficult" (VOC: the
+image has objects of the class, all marked difficult). As in the reference benchmark,
+difficult images are negatives when the SVMs are trained and cross-validated, and are
+left out of the AP at test. Features are L2-normalised; each class gets a ``LinearSVC``
+(squared hinge, L2, dual, class weight {1: 2, -1: 1}) whose cost is chosen among the
+reference's 19 costs by 3-fold cross-validated AP (unshuffled stratified folds) on the
+train set; the mAP is measured on the test set.
 The fits run in joblib threads on every core (liblinear releases the GIL, so threads
 need no copies of the features and no worker start-up).
 """
@@ -17,7 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-COSTS = (1.0, 10.0, 100.0)
+#: The reference's cost list: its "1,10,100" argument plus 0.5^k for k = 4..19.
+COSTS = (1.0, 10.0, 100.0) + tuple(0.5 ** k for k in range(4, 20))
 CLASS_WEIGHT = {1: 2, -1: 1}
 
 
@@ -68,8 +72,14 @@ def make_svm(cost: float, max_iter: int = 2000) -> LinearSVC:
                      dual=True, max_iter=max_iter, tol=1e-4, intercept_scaling=1.0)
 
 
+def difficult_as_negative(targets: np.ndarray) -> np.ndarray:
+    """Training targets of the full protocol: difficult (0) becomes negative (-1)."""
+    return np.where(np.asarray(targets) == 0, -1, targets).astype(np.int8)
+
+
 def fit_svm(features: np.ndarray, targets: np.ndarray, cost: float) -> LinearSVC:
-    """An SVM on the rows whose target (N,) is 1 or -1 (0 rows are left out)."""
+    """An SVM on the rows whose target (N,) is 1 or -1 (0 rows are left out: the
+    images a low-shot sample did not draw)."""
     keep = targets != 0
     return make_svm(cost).fit(features[keep], targets[keep])
 
@@ -86,11 +96,12 @@ def parallel_fits(n_jobs: int):
 
 
 def cross_validated_ap(features: np.ndarray, targets: np.ndarray, cost: float,
-                       folds: int = 3, seed: int = 0) -> float:
-    """Mean AP over ``folds`` stratified folds of the rows whose target is 1 or -1."""
+                       folds: int = 3) -> float:
+    """Mean AP over ``folds`` stratified folds, in data set order (no shuffling, as
+    the reference's ``cross_val_score(cv=3)``), of the rows whose target is 1 or -1."""
     keep = np.flatnonzero(targets != 0)
     labels = targets[keep]
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splitter = StratifiedKFold(n_splits=folds)
     aps = []
     for train, held_out in splitter.split(keep, labels):
         svm = fit_svm(features[keep[train]], labels[train], cost)
@@ -106,13 +117,14 @@ def _test_ap(train_x, train_t, test_x, test_t, cost, eleven_point):
 
 def svm_map(train_x: np.ndarray, train_t: np.ndarray, test_x: np.ndarray,
             test_t: np.ndarray, costs: Sequence[float] = COSTS, folds: int = 3,
-            n_jobs: int = -1, seed: int = 0, eleven_point: bool = False) -> Dict:
+            n_jobs: int = -1, eleven_point: bool = False) -> Dict:
     """The full SVM protocol on L2-normalised features.
 
     Args:
         train_x, test_x: (N, D) and (M, D) features (normalised here).
-        train_t, test_t: (N, C) and (M, C) targets in {1, -1, 0}.
-        costs: the SVM costs tried for each class.
+        train_t, test_t: (N, C) and (M, C) targets in {1, -1, 0}; 0 (difficult) is a
+            negative in training and left out at test.
+        costs: the SVM costs tried for each class (default: the reference's 19).
         folds: cross-validation folds that choose each class's cost.
         n_jobs: joblib threads (-1: every core).
 
@@ -121,9 +133,10 @@ def svm_map(train_x: np.ndarray, train_t: np.ndarray, test_x: np.ndarray,
         cv_ap=[[% per cost] per class])``.
     """
     train_x, test_x = l2_normalize(train_x), l2_normalize(test_x)
+    train_t = difficult_as_negative(train_t)
     classes = range(train_t.shape[1])
     with parallel_fits(n_jobs) as parallel:
-        cv = parallel(delayed(cross_validated_ap)(train_x, train_t[:, c], cost, folds, seed)
+        cv = parallel(delayed(cross_validated_ap)(train_x, train_t[:, c], cost, folds)
                       for c in classes for cost in costs)
         cv = np.asarray(cv).reshape(len(classes), len(costs))
         chosen = [costs[i] for i in cv.argmax(axis=1)]

@@ -1,12 +1,14 @@
 """VOC07 SVM and low-shot SVM mAP of extracted features (extract_features.py output).
 
     python tools/benchmarks/classification/svm_voc07/eval_svm.py FEATURE_DIR \
-        [--levels feat1,feat5] [--costs 1,10,100] [--no-low-shot] [--k 1,2,4,...] \
+        [--levels feat1,feat5] [--costs C1,C2,...] [--no-low-shot] [--k 1,2,4,...] \
         [--samples 5] [--low-shot-cost 10] [--n-jobs -1] [--name NAME] [--out results.json]
 
-Labels (N, C) in {1, -1, 0} are used as they are (VOC07: 0 = difficult, ignored);
-class indices (N,) become one-vs-rest targets (Fashion-MNIST). Full protocol: one SVM
-per class, cost by 3-fold cross-validated AP, mAP on the test split. Low-shot: k
+Labels (N, C) in {1, -1, 0} are used as they are (VOC07: 0 = difficult: a negative in
+training, left out at test, as in the reference); class indices (N,) become
+one-vs-rest targets (Fashion-MNIST). Full protocol: one SVM per class, cost among the
+reference's 19 (1, 10, 100, 0.5^4 ... 0.5^19) by 3-fold cross-validated AP, mAP on the
+test split. Low-shot: k
 positives and (C-1)k negatives per class, 5 samples per k, mean/std/min/max mAP at a
 cost fixed in advance (no choice on the test set). Writes the JSON results and prints
 the tables.
@@ -44,7 +46,7 @@ def parse_args():
     parser.add_argument('--eleven-point', action='store_true',
                         help="VOC2007 devkit 11-point AP instead of the reference's AP")
     parser.add_argument('--n-jobs', type=int, default=-1, help='joblib workers (-1: all)')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot samples')
     parser.add_argument('--name', help='model name in the table')
     parser.add_argument('--out', help='results JSON (default: FEATURE_DIR/../svm.json)')
     return parser.parse_args()
@@ -81,8 +83,7 @@ def main():
         if not args.no_full:
             start = time.time()
             results[level]['svm'] = svm_map(train_x, train_t, test_x, test_t, costs,
-                                            args.folds, args.n_jobs, args.seed,
-                                            args.eleven_point)
+                                            args.folds, args.n_jobs, args.eleven_point)
             print(f'[svm] {level} ({train_x.shape[1]} dims): mAP '
                   f'{results[level]["svm"]["mAP"]:.2f} ({time.time() - start:.0f} s)',
                   flush=True)
