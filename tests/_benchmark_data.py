@@ -42,6 +42,35 @@ def write_meta_layout(root, splits, num_classes=4, ext='.png', seed=0):
     return str(root)
 
 
+def write_knn_lookalikes(root, lookalikes=8, seed=0):
+    """A meta-layout data set (train -> val) whose k-NN answer is known for every k.
+
+    Colour group g (one of ``COLOURS``) holds one val image of class g, a byte-identical
+    copy of it in train, also of class g, and ``lookalikes`` other train images of the same
+    colour (own noise) of class (g + 1) % 4. The copy is every val image's nearest
+    neighbour (cosine 1), the look-alikes come next: the weighted vote is right with k = 1
+    and k = 2 (the copy outweighs one look-alike) and wrong for every k from 3 to
+    ``lookalikes + 1``."""
+    rng = np.random.default_rng(seed)
+    groups = len(COLOURS)
+    lines = {'train': [], 'val': []}
+    for g, colour in enumerate(COLOURS):
+        for split in ('train', 'val'):
+            os.makedirs(os.path.join(root, split, f'g{g}'), exist_ok=True)
+        pixels = np.clip(np.array(colour) + rng.integers(-40, 40, (40, 40, 3)), 0, 255)
+        for split in ('train', 'val'):
+            cv2.imwrite(os.path.join(root, split, f'g{g}', 'copy.png'), pixels.astype(np.uint8))
+            lines[split].append(f'g{g}/copy.png {g}')
+        for i in range(lookalikes):
+            image(os.path.join(root, 'train', f'g{g}', f'{i}.png'), colour, rng)
+            lines['train'].append(f'g{g}/{i}.png {(g + 1) % groups}')
+    os.makedirs(os.path.join(root, 'meta'), exist_ok=True)
+    for split, split_lines in lines.items():
+        with open(os.path.join(root, 'meta', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(split_lines) + '\n')
+    return str(root)
+
+
 def voc_targets(num_images, offset):
     """(N, 20) targets: image i shows class (i + offset) % 20, and every 4th image also a
     difficult object of the next class."""
@@ -130,9 +159,10 @@ test_pipeline = [
 '''
 
 
-def small_config(folder, base, data_root, model=None, train=True, extra=''):
+def small_config(folder, base, data_root, model=None, train=True, extra='', epochs=1):
     """A config file inheriting ``base`` (relative to configs/benchmarks/classification)
-    on ``data_root``, at 32x32 pixels, batch 8, no workers, one epoch, no validation."""
+    on ``data_root``, at 32x32 pixels, batch 8, no workers, ``epochs`` epochs, no
+    validation."""
     loaders = ['train_dataloader', 'test_dataloader'] + (['val_dataloader'] if train else [])
     text = [f'_base_ = {os.path.join(BENCHMARKS, base)!r}', SMALL_PIPELINES]
     if model is not None:
@@ -143,7 +173,7 @@ def small_config(folder, base, data_root, model=None, train=True, extra=''):
         text.append(f'{loader} = dict(batch_size=8, num_workers=0, dataset=dict('
                     f'data_root={data_root!r}, pipeline={pipeline}))')
     if train:
-        text.append('train_cfg = dict(max_epochs=1, val_begin=2)')
+        text.append(f'train_cfg = dict(max_epochs={epochs}, val_begin={epochs + 1})')
         text.append("default_hooks = dict(logger=dict(interval=1))")
     path = os.path.join(folder, f'small_{os.path.basename(base)}')
     with open(path, 'w') as f:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from _benchmark_data import (R18_32PX, resnet18_checkpoint, small_config, write_meta_layout,
-                             write_voc2007)
+from _benchmark_data import (R18_32PX, resnet18_checkpoint, small_config, write_knn_lookalikes,
+                             write_meta_layout, write_voc2007)
 from conftest import run_tool
 
 LAUNCHERS = 'tools/benchmarks/classification'
@@ -36,9 +36,25 @@ def data(tmp_path_factory):
         with open(os.path.join(inat, 'meta', f'{split}.txt'), 'w') as f:
             f.write('\n'.join(part) + '\n')
     voc, _ = write_voc2007(str(root / 'VOCdevkit' / 'VOC2007'))
+    lookalikes = write_knn_lookalikes(str(root / 'lookalikes'))
     checkpoint = resnet18_checkpoint(root / 'rotnet_r18.pth')
     return dict(root=root, imagenet=imagenet, places205=places, inat=inat, voc=voc,
-                checkpoint=checkpoint)
+                lookalikes=lookalikes, checkpoint=checkpoint)
+
+
+def assert_backbone_is_the_checkpoints(work_dir, trained_checkpoint, pretrained):
+    """Every backbone tensor of the trained model (weights and BatchNorm statistics) is
+    bit-equal to the converted backbone and to the pretrained RotationPred checkpoint."""
+    converted = torch.load(work_dir / 'backbone.pth', weights_only=True)['state_dict']
+    source = torch.load(pretrained, weights_only=True)['state_dict']
+    trained = torch.load(work_dir / trained_checkpoint, weights_only=True)['state_dict']
+    trained = {k[len('backbone.'):]: v for k, v in trained.items() if k.startswith('backbone.')}
+    source = {k[len('backbone.'):]: v for k, v in source.items() if k.startswith('backbone.')}
+    assert set(trained) == set(converted) == set(source)
+    assert any(k.endswith('running_var') for k in trained)
+    for key, value in converted.items():
+        assert torch.equal(trained[key], value), f'backbone.{key} changed in training'
+        assert torch.equal(source[key], value), f'backbone.{key} differs from the checkpoint'
 
 
 MULTI_LEVEL = {
@@ -57,11 +73,7 @@ def test_multi_level_linear(data, tmp_path, dataset):
     assert list(result['levels']) == ['feat1', 'feat2', 'feat3', 'feat4', 'feat5']
     assert all(0 <= v['top1'] <= 100 for v in result['levels'].values())
     assert '| Self-Supervised Config | feat1 | feat2 | feat3 | feat4 | feat5 |' in out
-    # The trained model's backbone is exactly the converted RotationPred backbone.
-    backbone = torch.load(tmp_path / 'work' / 'backbone.pth', weights_only=True)['state_dict']
-    trained = torch.load(tmp_path / 'work' / 'epoch_1.pth', weights_only=True)['state_dict']
-    for key, value in backbone.items():
-        assert torch.equal(trained[f'backbone.{key}'], value), key
+    assert_backbone_is_the_checkpoints(tmp_path / 'work', 'epoch_1.pth', data['checkpoint'])
 
 
 def test_inaturalist_config_reads_its_layout(data, tmp_path):
@@ -81,14 +93,25 @@ def test_inaturalist_config_reads_its_layout(data, tmp_path):
         os.path.join(data['inat'], 'train_val2018'))
 
 
-def test_pooled_linear(data, tmp_path):
+def test_pooled_linear_classifies_the_colours_on_a_backbone_left_bit_equal(data, tmp_path):
+    """The four classes are four colours: a linear classifier on the frozen, pooled
+    features gets all 12 val images right (chance is 25%; the untrained classifier gets
+    25%), and the 40 training steps leave every backbone tensor as the checkpoint has it
+    (with frozen_stages=3, layer4 would train)."""
+    model = dict(backbone=dict(depth=18), head=dict(in_channels=512, num_classes=4, topk=(1, )))
+    extra = ("test_evaluator = dict(type='Accuracy', topk=(1, ))\n"
+             "optim_wrapper = dict(optimizer=dict(lr=0.1))\n"
+             "randomness = dict(seed=0)\n")
     config = small_config(str(tmp_path), 'imagenet/resnet50_linear_8xb32-steplr-100e_in1k.py',
-                          data['imagenet'], dict(backbone=dict(depth=18),
-                                                 head=dict(in_channels=512)))
+                          data['imagenet'], model, extra=extra, epochs=10)
     out = launch('dist_train_linear.sh', config, data['checkpoint'], 1, tmp_path / 'work')
     result = json.loads((tmp_path / 'work' / 'results.json').read_text())
-    assert result['protocol'] == 'linear' and 0 <= result['top1'] <= 100
+    assert result['protocol'] == 'linear'
+    assert (result['train_samples'], result['test_samples']) == (32, 12)
+    assert result['top1'] == 100.0
     assert '| Self-Supervised Config | Top-1 | Top-5 |' in out
+    assert '| rotnet_r18 | 100.00 | - |' in out
+    assert_backbone_is_the_checkpoints(tmp_path / 'work', 'epoch_10.pth', data['checkpoint'])
 
 
 def test_voc07_svm_and_low_shot_with_two_extraction_processes(data, tmp_path):
@@ -133,15 +156,20 @@ def features_of_first_images(config, backbone):
         return model.extract_feat(batch['inputs'])[-1].numpy()
 
 
-def test_knn(data, tmp_path):
-    config = small_config(str(tmp_path), 'imagenet/resnet50_knn_in1k.py', data['imagenet'],
+def test_knn_accuracy_through_the_launcher_is_the_known_answer(data, tmp_path):
+    """Every val image has a byte-identical copy of its class in train, then 8 look-alikes
+    of another class (tests/_benchmark_data.py): k=1 and k=2 follow the copy (100%), from
+    k=3 the look-alikes outvote it (0%)."""
+    config = small_config(str(tmp_path), 'imagenet/resnet50_knn_in1k.py', data['lookalikes'],
                           dict(backbone=dict(depth=18)), train=False)
     out = launch('knn/dist_test_knn.sh', config, data['checkpoint'], 1, tmp_path / 'work',
-                 env=dict(KNN_ARGS='--k 1,4,10'))
+                 env=dict(KNN_ARGS='--k 1,2,3,9'))
     result = json.loads((tmp_path / 'work' / 'knn.json').read_text())
-    assert result['train_samples'] == 32 and result['test_samples'] == 12
-    assert set(result['levels']['feat5']) == {'1', '4', '10'}
-    assert '| Self-Supervised Config | Metric | k=1 | k=4 | k=10 |' in out
+    assert result['train_samples'] == 36 and result['test_samples'] == 4
+    top1 = {k: v['1'] for k, v in result['levels']['feat5'].items()}
+    assert top1 == {'1': 100.0, '2': 100.0, '3': 0.0, '9': 0.0}
+    assert '| Self-Supervised Config | Metric | k=1 | k=2 | k=3 | k=9 |' in out
+    assert '| rotnet_r18 | Top-1 | 100.00 | 100.00 | 0.00 | 0.00 |' in out
 
 
 def test_semi_supervised_subsets_and_grid(data, tmp_path):

@@ -63,22 +63,42 @@ def test_tables_and_metafile_are_rebuilt_from_result_files(tmp_path):
     assert stale.returncode != 0 and 'out of date' in stale.stderr
 
 
-def test_attention_is_the_channel_sum_of_powered_activations():
-    fmap = torch.zeros(1, 2, 3, 3)
+def test_attention_is_the_channel_sum_of_powered_activations_scaled_per_image():
+    fmap = torch.zeros(2, 2, 3, 3)
     fmap[0, 0, 1, 2] = 2.0
     fmap[0, 1, 1, 2] = -1.0
     fmap[0, 1, 0, 0] = 1.0
-    maps = attention_map(fmap, p=2)  # energies 5 at (1, 2), 1 at (0, 0), 0 elsewhere
-    assert torch.allclose(maps[0, 1, 2], torch.tensor(1.0))
-    assert torch.allclose(maps[0, 0, 0], torch.tensor(0.2))
-    assert maps[0, 2, 2] == 0
+    fmap[1] = 10 * fmap[0].flip(-1) + 1  # another image, on another scale
+    expected = torch.zeros(2, 3, 3)  # image 0: energies 5 at (1, 2), 1 at (0, 0), 0 elsewhere
+    expected[0, 1, 2], expected[0, 0, 0] = 1.0, 0.2
+    energy = (10 * fmap[0].flip(-1) + 1).pow(2).sum(0)  # image 1: |a|^2 summed by hand
+    expected[1] = (energy - energy.min()) / (energy.max() - energy.min())
+    assert torch.allclose(attention_map(fmap, p=2), expected, atol=1e-6)
+    # |activation|^3: the sign of -1 must not cancel (image 0: 9 at (1, 2), 1 at (0, 0)).
+    assert torch.allclose(attention_map(fmap[:1], p=3)[0, 0, 0], torch.tensor(1 / 9))
 
 
-def test_filter_grid_places_every_filter():
-    weight = torch.randn(10, 3, 5, 5)
+def test_filter_grid_places_every_filter_in_its_cell_on_background():
+    """Filter i fills cell (i // columns, i % columns) with its own weights scaled to
+    [0, 1]; the 1-pixel gaps and the two unused cells are background (1)."""
+    torch.manual_seed(0)
+    weight = torch.randn(10, 3, 5, 5) * torch.arange(1, 11).view(10, 1, 1, 1)
     grid = filter_grid(weight, columns=4)
     assert grid.shape == (3 * 6 - 1, 4 * 6 - 1, 3)
-    assert torch.allclose(grid[6:11, 0:5].amax(), torch.tensor(1.0))
+    background = torch.ones(grid.shape[:2], dtype=torch.bool)
+    for i in range(10):
+        w = weight[i].permute(1, 2, 0)
+        own = (w - w.min()) / (w.max() - w.min())
+        row, col = 6 * (i // 4), 6 * (i % 4)
+        assert torch.allclose(grid[row:row + 5, col:col + 5], own, atol=1e-6), f'filter {i}'
+        background[row:row + 5, col:col + 5] = False
+    assert (grid[background] == 1).all()
+    assert background[12:, 12:].all()  # cells 10 and 11 hold no filter
+    # Grayscale input: the mean over the input channels, one channel.
+    gray = filter_grid(weight[:3, :2], columns=2)
+    assert gray.shape == (2 * 6 - 1, 2 * 6 - 1, 1)
+    w = weight[2, :2].mean(0)
+    assert torch.allclose(gray[6:11, 0:5, 0], (w - w.min()) / (w.max() - w.min()), atol=1e-6)
 
 
 def test_figures_of_a_resnet50_rotnet(tmp_path):

@@ -2,6 +2,15 @@
 # The main job: install, pretrain RotNet on Fashion-MNIST (2 CPU cores: about 5 minutes),
 # then a linear probe of every block against the same network randomly initialised.
 # Work dir: work_dirs/main (override with WORK_DIR). Extra arguments go to tools/train.py.
+# A smaller run (the tests use one; unset, each is the full job's setting):
+#   MAIN_TRAIN_IMAGES  pretraining images, the first N of the train split (12000)
+#   MAIN_EPOCHS        pretraining epochs (4)
+#   MAIN_VAL_IMAGES    images of the validation after the last epoch, the first N of the
+#                      test split (all 10000)
+#   MAIN_PROBE_TRAIN   linear probe training images (--train-samples, 10000)
+#   MAIN_PROBE_TEST    linear probe test images (--test-samples, all 10000)
+#   MAIN_PROBE_EPOCHS  linear probe epochs (--epochs, 30)
+# VENV: the virtual environment to install into and run (.venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh
@@ -10,14 +19,25 @@ CONFIG=configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py
 WORK_DIR=${WORK_DIR:-work_dirs/main}
 export PYTHONUNBUFFERED=1
 
+train_options=()
+[ -n "${MAIN_TRAIN_IMAGES:-}" ] && train_options+=("train_dataloader.dataset.indices=$MAIN_TRAIN_IMAGES")
+[ -n "${MAIN_EPOCHS:-}" ] && train_options+=("train_cfg.max_epochs=$MAIN_EPOCHS")
+[ -n "${MAIN_VAL_IMAGES:-}" ] && train_options+=("val_dataloader.dataset.indices=$MAIN_VAL_IMAGES")
+[ ${#train_options[@]} -gt 0 ] && train_options=(--cfg-options "${train_options[@]}")
+probe_options=()
+[ -n "${MAIN_PROBE_TRAIN:-}" ] && probe_options+=(--train-samples "$MAIN_PROBE_TRAIN")
+[ -n "${MAIN_PROBE_TEST:-}" ] && probe_options+=(--test-samples "$MAIN_PROBE_TEST")
+[ -n "${MAIN_PROBE_EPOCHS:-}" ] && probe_options+=(--epochs "$MAIN_PROBE_EPOCHS")
+
 echo "[main] 1/2 RotNet pretraining: $CONFIG -> $WORK_DIR"
 mkdir -p "$WORK_DIR"
 rm -f "$WORK_DIR/last_checkpoint"
 # The full log goes to train.log; the console shows progress lines and any error.
-"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@" 2>&1 | tee "$WORK_DIR/train.log" \
+"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" ${train_options[@]+"${train_options[@]}"} \
+    "$@" 2>&1 | tee "$WORK_DIR/train.log" \
     | { grep --line-buffered -E 'Epoch\(|Traceback|Error' || true; }
 checkpoint=$(cat "$WORK_DIR/last_checkpoint")
 
 echo "[main] 2/2 linear probe of $checkpoint"
 "$PY" tools/benchmarks/classification/linear_probe.py "$CONFIG" "$checkpoint" \
-    --work-dir "$WORK_DIR/linear_probe"
+    --work-dir "$WORK_DIR/linear_probe" ${probe_options[@]+"${probe_options[@]}"}

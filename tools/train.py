@@ -17,8 +17,12 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest checkpoint in the '
         'work dir when no path is given')
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic mixed precision training')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='automatic mixed precision, dtype chosen from the device and logged: '
+        'bfloat16 where the device has native bf16 (Ampere+ GPUs, CPUs with '
+        'AVX512-BF16/AMX), float16 with dynamic loss scaling on other GPUs, fp32 on '
+        'other CPUs (MixedPrecisionOptimWrapper, dtype=auto)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -41,8 +45,17 @@ def build_config(args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        # mmengine's AmpOptimWrapper asserts a GPU; ours also runs on the CPU and picks
+        # bf16 / fp16 + loss scaling / fp32 from the device (rotation_pred/mixed_precision.py)
+        wrapper = cfg.optim_wrapper
+        kind = wrapper.get('type', 'OptimWrapper')
+        if kind not in ('OptimWrapper', 'AmpOptimWrapper', 'MixedPrecisionOptimWrapper'):
+            raise ValueError(f'--amp: optim_wrapper.type={kind!r} is not an OptimWrapper; '
+                             'set mixed precision in the config instead')
+        wrapper.type = 'MixedPrecisionOptimWrapper'
+        if wrapper.get('dtype') in (None, 'float32'):
+            wrapper.dtype = 'auto'
+        wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

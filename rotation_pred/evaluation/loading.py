@@ -1,12 +1,13 @@
 """Build models and evaluation data loaders from a pretraining config."""
 import copy
-from typing import Optional, Sequence
+import numbers
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import DATASETS, MODELS
 
 from .pretrained import check_backbone_fits, read_backbone_weights
 
@@ -44,21 +45,59 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
     return model.eval()
 
 
-def build_eval_loader(cfg: Config, split: str, num_samples: Optional[int] = None,
+def build_eval_loader(cfg: Config, split: str,
+                      num_samples: Union[int, Sequence[int], None] = None,
                       batch_size: int = 256):
     """A deterministic loader over the config's train or test data, with the test
-    pipeline (no augmentation); ``num_samples`` keeps the first samples only."""
+    pipeline (no augmentation); ``num_samples``: an int keeps the first samples only,
+    a sequence of indices keeps those samples, in that order."""
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     test_loader = cfg.test_dataloader
     source = cfg.train_dataloader if split == 'train' else test_loader
     dataset = copy.deepcopy(source.dataset)
     dataset.pipeline = copy.deepcopy(test_loader.dataset.pipeline)
     if num_samples is not None:
-        dataset.indices = num_samples
+        dataset.indices = int(num_samples) if isinstance(num_samples, numbers.Integral) \
+            else [int(i) for i in num_samples]
     loader = dict(batch_size=batch_size, num_workers=test_loader.get('num_workers', 0),
                   sampler=dict(type='DefaultSampler', shuffle=False),
                   collate_fn=dict(type='default_collate'), dataset=dataset)
     return Runner.build_dataloader(loader)
+
+
+def _chosen(indices, size: int) -> set:
+    """The positions that mmengine's ``indices`` keeps from a data set of ``size``
+    samples: all (None), the first (int >= 0) or last (int < 0) ones, or those listed."""
+    if indices is None:
+        return set(range(size))
+    if isinstance(indices, int):
+        return set(range(size)[:indices] if indices >= 0 else range(size)[indices:])
+    return {int(i) for i in indices}
+
+
+def validation_indices(cfg: Config, probe_train_samples: int,
+                       num_images: int = 10000) -> range:
+    """A validation set held out of the config's train split: its last ``num_images``
+    images (Fashion-MNIST: train images 50,000-59,999). Raises ValueError when they
+    overlap the pretraining images (the config's ``train_dataloader.dataset.indices``)
+    or the probe's training images (the first ``probe_train_samples``)."""
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    source = cfg.train_dataloader.dataset
+    size = len(DATASETS.build(dict(copy.deepcopy(source), indices=None, pipeline=[],
+                                     serialize_data=False)))
+    if num_images >= size:
+        raise ValueError(f'validation: the train split has {size} images, fewer than the '
+                         f'{num_images} validation images plus any training image')
+    val = range(size - num_images, size)
+    if _chosen(source.get('indices'), size) & set(val):
+        raise ValueError(f'validation: train images {val.start}-{val.stop - 1} overlap the '
+                         f'pretraining images (train_dataloader.dataset.indices='
+                         f'{source.get("indices")!r} of {size})')
+    if probe_train_samples > val.start:
+        raise ValueError(f'validation: --train-samples {probe_train_samples} overlaps the '
+                         f'validation images, train images {val.start}-{val.stop - 1}; '
+                         f'use at most {val.start}')
+    return val
 
 
 @torch.no_grad()

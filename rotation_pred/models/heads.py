@@ -33,8 +33,9 @@ class RotationHead(BaseModule):
 
     def loss(self, feats: Sequence[torch.Tensor],
              labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Mean cross-entropy over the M samples, and the rotation accuracy in %."""
-        logits = self(feats)
+        """Mean cross-entropy over the M samples, and the rotation accuracy in %.
+        Both in fp32, also when the network runs under mixed precision (autocast)."""
+        logits = self(feats).float()
         with torch.no_grad():
             accuracy = (logits.argmax(dim=1) == labels).float().mean() * 100
         return dict(loss=F.cross_entropy(logits, labels), rotation_accuracy=accuracy)

@@ -23,18 +23,62 @@ class RotationPred(BaseSelfSupervisor):
         rotations: the rotation set in degrees, default ``(0, 90, 180, 270)``.
         feeding: ``'all'`` (the K copies of every image in the same batch, the paper's
             choice) or ``'random'`` (one random rotation per image).
+        channels_last: run the network in the channels-last (NHWC) memory format,
+            default ``False``. The 4-D weights are converted once, here and after
+            ``init_weights`` (which initialises in NCHW, so that a seed gives the same
+            weights in both layouts; loading a checkpoint copies into the weights and
+            keeps their layout), and each batch once, on the device after the data
+            preprocessor:
+            the rotated samples in ``loss``/``predict``, the images in
+            ``extract_feat``. Values are unchanged: rotations stay exact, and
+            features, scores and losses equal the NCHW model's up to fp32 rounding.
+            ``extract_feat`` hands back NCHW-contiguous feature maps. Faster on CPUs
+            (oneDNN) and on GPUs with mixed precision (tensor cores want NHWC).
     """
 
     def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
                  rotations: Sequence[int] = FOUR_ROTATIONS, feeding: str = 'all',
-                 **kwargs):
+                 channels_last: bool = False, **kwargs):
         self.rotations = check_rotation_set(rotations)
         self.feeding = check_feeding(feeding)
+        if not isinstance(channels_last, bool):
+            raise ValueError(f'channels_last must be True or False, got {channels_last!r}')
+        self.channels_last = channels_last
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         if self.head.num_classes != len(self.rotations):
             raise ValueError(f'head.num_classes={self.head.num_classes} does not match '
                              f'rotations={self.rotations} ({len(self.rotations)} classes)')
         self._register_load_state_dict_pre_hook(self._check_checkpoint_fits)
+        self._convert_weights()
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """``torch.channels_last`` or ``torch.contiguous_format``."""
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def _convert_weights(self) -> None:
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)  # 4-D parameters and buffers only
+
+    def init_weights(self) -> None:
+        if self.channels_last:
+            # Random initialisers fill a tensor in memory order: initialise in NCHW, so
+            # that a seed gives the same weights in both layouts.
+            self.to(memory_format=torch.contiguous_format)
+        super().init_weights()
+        self._convert_weights()
+
+    def to_memory_format(self, batch: torch.Tensor) -> torch.Tensor:
+        """The batch in the model's memory format (no copy when it already is)."""
+        return batch.contiguous(memory_format=self.memory_format)
+
+    def rotated_samples(self, inputs, feeding: Optional[str] = None
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The rotated samples and labels of a batch (see :func:`rotate_batch`), in the
+        model's memory format. ``feeding`` defaults to the model's."""
+        samples, labels = rotate_batch(_single_view(inputs), self.rotations,
+                                       feeding or self.feeding)
+        return self.to_memory_format(samples), labels
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """``mode`` is ``'tensor'`` (backbone features), ``'loss'`` or ``'predict'``."""
@@ -43,8 +87,12 @@ class RotationPred(BaseSelfSupervisor):
         return super().forward(inputs, data_samples, mode)
 
     def extract_feat(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Backbone feature maps of the unrotated images (N, C, H, W)."""
-        return self.backbone(_single_view(inputs))
+        """Backbone feature maps of the unrotated images (N, C, H, W), NCHW-contiguous
+        in either memory format."""
+        feats = self.backbone(self.to_memory_format(_single_view(inputs)))
+        if self.channels_last:
+            feats = tuple(f.contiguous() for f in feats)
+        return feats
 
     def head_inputs(self, samples: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Rotated samples (M, C, h, w) -> the feature maps the head reads."""
@@ -54,7 +102,7 @@ class RotationPred(BaseSelfSupervisor):
     def loss(self, inputs, data_samples: Optional[List[DataSample]] = None
              ) -> Dict[str, torch.Tensor]:
         """Rotate the batch, then mean cross-entropy over all rotated samples."""
-        samples, labels = rotate_batch(_single_view(inputs), self.rotations, self.feeding)
+        samples, labels = self.rotated_samples(inputs)
         return self.head.loss(self.head_inputs(samples), labels)
 
     @torch.no_grad()
@@ -62,11 +110,11 @@ class RotationPred(BaseSelfSupervisor):
                 ) -> List[DataSample]:
         """Each image's rotation scores: ``rotation_scores[k]`` (K,) are the softmax
         scores of the copy turned by ``rotations[k]``; a (K, K) tensor per image."""
-        images = _single_view(inputs)
-        samples, _ = rotate_batch(images, self.rotations, 'all')
+        samples, _ = self.rotated_samples(inputs, 'all')
         num_rot = len(self.rotations)
-        scores = self.head(self.head_inputs(samples)).softmax(dim=1).view(-1, num_rot, num_rot)
-        data_samples = data_samples or [DataSample() for _ in range(images.shape[0])]
+        logits = self.head(self.head_inputs(samples)).float()  # fp32 under autocast too
+        scores = logits.softmax(dim=1).view(-1, num_rot, num_rot)
+        data_samples = data_samples or [DataSample() for _ in range(scores.shape[0])]
         for sample, score in zip(data_samples, scores):
             sample.set_field(score, 'rotation_scores', dtype=torch.Tensor)
         return data_samples

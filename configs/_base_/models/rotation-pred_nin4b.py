@@ -3,6 +3,7 @@ model = dict(
     type='RotationPred',
     rotations=(0, 90, 180, 270),
     feeding='all',
+    channels_last=True,  # NHWC weights and batches (README, Speed)
     data_preprocessor=dict(
         type='SelfSupDataPreprocessor',
         mean=[125.307, 122.961, 113.8575],

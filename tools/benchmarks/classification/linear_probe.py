@@ -1,11 +1,15 @@
 """Linear probe of every feature level of a pretrained backbone, against the same
-backbone randomly initialised; also reports the rotation accuracy on the test set.
+backbone randomly initialised; also reports the rotation accuracy on the scored images.
 
     python tools/benchmarks/classification/linear_probe.py CONFIG CHECKPOINT \
-        [--train-samples 10000] [--work-dir DIR]
+        [--train-samples 10000] [--split test|val] [--work-dir DIR]
 
 Features of each level are average-pooled to at most --max-dims values, normalised
 with the train-set statistics and classified by one linear layer (SGD, 30 epochs).
+The classifiers train on the first --train-samples images of the train split and are
+scored on the test split, or with ``--split val`` on a validation set held out of the
+train split: its last 10,000 images (Fashion-MNIST: 50,000-59,999), disjoint from the
+pretraining images (the config's train indices) and from the probe's training images.
 """
 import argparse
 import json
@@ -20,7 +24,7 @@ import rotation_pred  # noqa: F401
 from rotation_pred.evaluation.features import extract_features
 from rotation_pred.evaluation.linear_probe import linear_probe_accuracy
 from rotation_pred.evaluation.loading import (all_levels, build_eval_loader, build_model,
-                                              rotation_accuracy)
+                                              rotation_accuracy, validation_indices)
 from rotation_pred.evaluation.tables import markdown_table
 
 
@@ -31,7 +35,11 @@ def parse_args():
     parser.add_argument('--train-samples', type=int, default=10000,
                         help='train images used to fit the classifier (first N)')
     parser.add_argument('--test-samples', type=int, default=None,
-                        help='test images to score (default: the whole test split)')
+                        help='images to score, the first of the --split set (default: '
+                        'all of it)')
+    parser.add_argument('--split', choices=['test', 'val'], default='test',
+                        help='score on the test split, or on the validation images held '
+                        'out of the train split (its last 10,000)')
     parser.add_argument('--max-dims', type=int, default=2500,
                         help='pooled feature size per level')
     parser.add_argument('--epochs', type=int, default=30)
@@ -61,8 +69,16 @@ def main():
     work_dir = args.work_dir or osp.join('work_dirs', 'linear_probe',
                                          osp.splitext(osp.basename(args.config))[0])
     os.makedirs(work_dir, exist_ok=True)
+    if args.split == 'val':
+        val = validation_indices(cfg, args.train_samples)
+        scored = list(val)[:args.test_samples] if args.test_samples is not None else list(val)
+        test_loader = build_eval_loader(cfg, 'train', scored)
+        described = (f'val images (train images {scored[0]}-{scored[-1]}, held out of '
+                     'pretraining and probe training)')
+    else:
+        test_loader = build_eval_loader(cfg, 'test', args.test_samples)
+        described = 'test images'
     train_loader = build_eval_loader(cfg, 'train', args.train_samples)
-    test_loader = build_eval_loader(cfg, 'test', args.test_samples)
     runs = [('RotNet', args.checkpoint)]
     if not args.no_random_baseline:
         runs.append(('random init', None))
@@ -72,17 +88,19 @@ def main():
         print(f'[linear probe] {name}: {checkpoint or "random initialisation"}', flush=True)
         results[name] = evaluate(cfg, checkpoint, args, train_loader, test_loader)
         print(f'[linear probe] {name} done in {time.time() - start:.0f} s', flush=True)
-    summary = dict(config=args.config, checkpoint=args.checkpoint,
+    summary = dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
                    train_samples=len(train_loader.dataset),
                    test_samples=len(test_loader.dataset), max_dims=args.max_dims,
                    epochs=args.epochs, results=results)
+    if args.split == 'val':
+        summary['val_images'] = [scored[0], scored[-1]]
     out = osp.join(work_dir, 'linear_probe.json')
     with open(out, 'w') as f:
         json.dump(summary, f, indent=2)
     columns = list(next(iter(results.values())))
     print(f'\nLinear probe on {summary["train_samples"]} train / '
-          f'{summary["test_samples"]} test images (top-1 %; rotation accuracy on the '
-          'test set)\n')
+          f'{summary["test_samples"]} {described} (top-1 %; rotation accuracy on the '
+          f'{args.split} set)\n')
     print(markdown_table(['features'] + columns,
                          [[name] + [f'{row[c]:.2f}' for c in columns]
                           for name, row in results.items()]))

@@ -1,0 +1,112 @@
+"""The main job, tools/run_main.sh (install check, RotNet pretraining on Fashion-MNIST,
+linear probe of every block against the same network randomly initialised), end to end
+on a small setting, and the arguments its settings turn into."""
+import hashlib
+import json
+import os
+import re
+import shlex
+import stat
+import sys
+
+from conftest import REPO, run_tool
+
+# 80 steps of 32 images (128 rotated samples), validation on 512 test images, a probe on
+# 500 train / 500 test images: one to two minutes on 2 CPU cores.
+SMALL = dict(MAIN_TRAIN_IMAGES='1280', MAIN_EPOCHS='2', MAIN_VAL_IMAGES='512',
+             MAIN_PROBE_TRAIN='500', MAIN_PROBE_TEST='500', MAIN_PROBE_EPOCHS='10')
+COLUMNS = ['features', 'rotation_accuracy', 'block1', 'block2', 'block3']
+
+
+def venv_running(python, folder):
+    """A VENV for run_main.sh whose bin/python runs ``python``, with the install stamp of
+    the current setup.py: tools/install.sh checks the stamp and installs nothing."""
+    os.makedirs(os.path.join(folder, 'bin'))
+    wrapper = os.path.join(folder, 'bin', 'python')
+    with open(wrapper, 'w') as f:
+        f.write(f'#!/bin/sh\nexec {shlex.quote(python)} "$@"\n')
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
+    with open(os.path.join(REPO, 'setup.py'), 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    with open(os.path.join(folder, '.rotation_pred-setup'), 'w') as f:
+        f.write(digest + '\n')
+    return folder
+
+
+def printed_table(out):
+    """The probe's caption and its markdown table as rows of cells."""
+    caption = re.search(r'^Linear probe on .*$', out, re.M).group(0)
+    lines = [line for line in out[out.index(caption):].splitlines() if line.startswith('|')]
+    rows = [[cell.strip() for cell in line.strip('|').split('|')] for line in lines]
+    return caption, rows[0], rows[2:]  # rows[1] is the |---| rule
+
+
+def test_main_job_prints_rotnet_and_random_init_for_every_block(fashion_mnist_root, tmp_path):
+    work = tmp_path / 'main'
+    proc = run_tool('bash', 'tools/run_main.sh', '--cfg-options', 'train_dataloader.batch_size=32',
+                    env=dict(SMALL, WORK_DIR=str(work),
+                             VENV=venv_running(sys.executable, str(tmp_path / 'venv'))))
+    out = proc.stdout
+    # The settings reached the pretraining: 1280 images / 32 = 40 steps per epoch, 2 epochs.
+    log = (work / 'train.log').read_text()
+    assert 'Epoch(train) [2][40/40]' in log and 'Epoch(train) [3]' not in log
+    assert '[main] 2/2 linear probe of' in out and out.rstrip().endswith('linear_probe.json')
+    caption, header, rows = printed_table(out)
+    assert caption.startswith('Linear probe on 500 train / 500 test images')
+    assert header == COLUMNS
+    assert [row[0] for row in rows] == ['RotNet', 'random init']
+    printed = {row[0]: dict(zip(COLUMNS[1:], map(float, row[1:]))) for row in rows}
+    for name, row in printed.items():
+        assert all(0 <= v <= 100 for v in row.values()), (name, row)
+        # Ten classes (chance 10%): even random features are linearly separable to ~75%.
+        assert all(row[f'block{b}'] > 50 for b in (1, 2, 3)), (name, row)
+    # Four rotations: chance is 25%. 80 steps teach RotNet (87% here); the random network
+    # stays at chance.
+    assert printed['RotNet']['rotation_accuracy'] > 50
+    assert printed['random init']['rotation_accuracy'] < 35
+    summary = json.loads((work / 'linear_probe' / 'linear_probe.json').read_text())
+    assert (summary['split'], summary['train_samples'], summary['test_samples'],
+            summary['epochs']) == ('test', 500, 500, 10)
+    assert summary['checkpoint'].endswith('epoch_2.pth')
+    assert {name: {c: round(v, 2) for c, v in row.items()}
+            for name, row in summary['results'].items()} == printed
+
+
+def stub_python(folder):
+    """A VENV whose python writes its arguments to ``calls`` and, as tools/train.py, the
+    last_checkpoint file of its work dir."""
+    calls = os.path.join(folder, 'calls')
+    script = f'''#!/usr/bin/env bash
+printf '%s\\n' "$*" >> {calls}
+if [ "$1" = tools/train.py ]; then
+    work_dir=$(printf '%s\\n' "$@" | grep -x -A1 -e --work-dir | tail -1)
+    echo "$work_dir/epoch_9.pth" > "$work_dir/last_checkpoint"
+fi
+'''
+    venv_running(sys.executable, folder)
+    with open(os.path.join(folder, 'bin', 'python'), 'w') as f:
+        f.write(script)
+    return calls
+
+
+def test_main_job_runs_the_full_setting_unless_told_otherwise(fashion_mnist_root, tmp_path):
+    config = 'configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py'
+    probe = 'tools/benchmarks/classification/linear_probe.py'
+    work = str(tmp_path / 'work')
+    calls = stub_python(str(tmp_path / 'full'))
+    run_tool('bash', 'tools/run_main.sh', '--amp',
+             env=dict(VENV=str(tmp_path / 'full'), WORK_DIR=work))
+    with open(calls) as f:
+        assert f.read().splitlines() == [
+            f'tools/train.py {config} --work-dir {work} --amp',
+            f'{probe} {config} {work}/epoch_9.pth --work-dir {work}/linear_probe']
+    calls = stub_python(str(tmp_path / 'small'))
+    run_tool('bash', 'tools/run_main.sh', '--amp',
+             env=dict(SMALL, VENV=str(tmp_path / 'small'), WORK_DIR=work))
+    with open(calls) as f:
+        assert f.read().splitlines() == [
+            f'tools/train.py {config} --work-dir {work} --cfg-options '
+            'train_dataloader.dataset.indices=1280 train_cfg.max_epochs=2 '
+            'val_dataloader.dataset.indices=512 --amp',
+            f'{probe} {config} {work}/epoch_9.pth --work-dir {work}/linear_probe '
+            '--train-samples 500 --test-samples 500 --epochs 10']
