@@ -31,8 +31,13 @@ val_evaluator = dict(type='RotationAccuracy')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
+# Mixed precision where it pays: bf16 on CPUs with native bf16 and on GPUs (fp16 with
+# loss scaling on GPUs without bf16), fp32 on other CPUs such as this project's AVX2
+# machine; the choice is logged. bf16 costs no accuracy here: linear probe 89.06 +- 0.09
+# (bf16) vs 89.05 +- 0.09 (fp32), 3 seeds each (README, Speed).
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='MixedPrecisionOptimWrapper',
+    dtype='auto',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),

@@ -14,6 +14,9 @@ model = dict(
               loss=dict(type='CrossEntropyLoss'), topk=(1, )))
 
 train_dataloader = dict(dataset=dict(indices=None))  # all 60,000 labelled images
+# fp32 everywhere: mixed precision (the RotNet configs' dtype='auto') was checked for
+# RotNet pretraining only.
+optim_wrapper = dict(dtype='float32')
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 

@@ -52,19 +52,25 @@ def run(cmd, log_path):
 
 
 def pretrain(config, mode, seed, work_dir, epochs):
+    """Pretrain (or reuse) one run; an interrupted run is resumed from its last
+    checkpoint (bit-identical on the CPU), its time then covers the resumed part only."""
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     timing = osp.join(work_dir, 'pretrain_time.json')
     if osp.exists(ckpt) and osp.exists(timing):
         with open(timing) as f:
-            return ckpt, json.load(f)['seconds']
+            done = json.load(f)
+        return ckpt, done['seconds'], done.get('resumed', False)
     os.makedirs(work_dir, exist_ok=True)
+    resume = osp.exists(osp.join(work_dir, 'last_checkpoint'))
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+           *(['--resume'] if resume else []),
            '--cfg-options', f'randomness.seed={seed}', *MODES[mode]]
-    print(f'[precision] pretrain {mode} seed {seed} -> {work_dir}', flush=True)
-    seconds = run(cmd, osp.join(work_dir, 'train.log'))
+    print(f'[precision] pretrain {mode} seed {seed} -> {work_dir}'
+          + (' (resumed)' if resume else ''), flush=True)
+    seconds = run(cmd, osp.join(work_dir, 'train.log' if not resume else 'train_resumed.log'))
     with open(timing, 'w') as f:
-        json.dump(dict(seconds=seconds, mode=mode, seed=seed), f)
-    return ckpt, seconds
+        json.dump(dict(seconds=seconds, mode=mode, seed=seed, resumed=resume), f)
+    return ckpt, seconds, resume
 
 
 def probe(config, ckpt, work_dir):
@@ -93,8 +99,11 @@ def summarise(runs):
         rows = [r for r in by_seed.values() if 'best' in r]
         if not rows:
             continue
-        columns = [c for c in rows[0] if c != 'seed']
+        columns = [c for c in rows[0] if c not in ('seed', 'resumed', 'pretrain_s')]
         summary[mode] = {c: mean_std(r[c] for r in rows) for c in columns}
+        whole = [r['pretrain_s'] for r in rows if not r.get('resumed')]
+        if whole:
+            summary[mode]['pretrain_s'] = mean_std(whole)
         summary[mode]['seeds'] = len(rows)
     return summary
 
@@ -114,16 +123,20 @@ def print_table(runs, summary, decision):
                      for c in r if c.startswith('block')})
     columns = blocks + ['best', 'rotation_accuracy', 'pretrain_s']
     print('\nLinear probe top-1 % on the validation split (train images 50,000-59,999); '
-          'rotation accuracy on the test set; pretraining wall time in seconds')
+          'rotation accuracy on the test set; pretraining wall time in seconds (* resumed '
+          'after an interruption: the resumed part only, left out of the mean)')
     print('| mode | seed | ' + ' | '.join(columns) + ' |')
     print('|' + '---|' * (len(columns) + 2))
     for mode, by_seed in runs.items():
         for seed, row in sorted(by_seed.items()):
             cells = [f'{row[c]:.2f}' if c in row else '-' for c in columns]
+            if row.get('resumed'):
+                cells[-1] += '*'
             print(f'| {mode} | {seed} | ' + ' | '.join(cells) + ' |')
         if mode in summary:
             cells = [f'{summary[mode][c][0]:.2f} ± {summary[mode][c][1]:.2f}'
                      if c in summary[mode] else '-' for c in columns]
+            cells = [c.replace(' ± nan', '') for c in cells]
             print(f'| {mode} | mean ± std ({summary[mode]["seeds"]}) | '
                   + ' | '.join(cells) + ' |')
     if decision is not None:
@@ -150,8 +163,8 @@ def main():
     for seed in args.seeds:  # seed-major: a stopped study has complete pairs
         for mode in args.modes:
             work_dir = osp.join(args.work_dir, f'{mode}_seed{seed}')
-            ckpt, seconds = pretrain(args.config, mode, seed, work_dir, args.epochs)
-            row = dict(seed=seed, pretrain_s=seconds)
+            ckpt, seconds, resumed = pretrain(args.config, mode, seed, work_dir, args.epochs)
+            row = dict(seed=seed, pretrain_s=seconds, resumed=resumed)
             if not args.pretrain_only:
                 result = probe(args.config, ckpt, work_dir)
                 row.update(result)

@@ -271,7 +271,7 @@ def print_step_table(kind, result, batch_size, size, steps, device, modes):
     for mode in modes:
         row = result[mode]
         print(f'    {row["label"]:20s}{row["bare_ms"]:10.1f}{row["mmengine_ms"]:13.1f}'
-              f'{row["samples_per_s_mmengine"]:11.0f}{row["mmengine_over_bare"]:14.3f}x'
+              f'{row["samples_per_s_mmengine"]:11.1f}{row["mmengine_over_bare"]:14.3f}x'
               f'{row["speedup_mmengine"]:9.2f}x{row["speedup_bare"]:14.2f}x'
               + (f'{row["tflops_mmengine"]:9.3f}' if tflops else ''))
     print(f'    speed-up: over {result[modes[0]]["label"]}, the first mode')
@@ -321,6 +321,8 @@ def main():
              else f'CPU, {torch.backends.cpu.get_cpu_capability()}')
     print(f'device: {device} ({where}), torch {torch.__version__}, '
           f'threads {torch.get_num_threads()}')
+    if device.type == 'cuda':  # fp32 convolutions run on TF32 tensor cores when allowed
+        print(f'cudnn.benchmark on, cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}')
     if 'amp_cl' in args.modes:
         native = (cuda_native_bf16(device) if device.type == 'cuda' else cpu_native_bf16())
         if dtype is torch.bfloat16 and not native:

@@ -2,6 +2,7 @@ model = dict(
     type='RotationPred',
     rotations=(0, 90, 180, 270),
     feeding='all',
+    channels_last=True,  # NHWC weights and batches: tensor cores / oneDNN (README, Speed)
     data_preprocessor=dict(
         type='SelfSupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
