@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
-PY=${VENV:-.venv}/bin/python
+PY=$(realpath -s "${VENV:-.venv}")/bin/python  # absolute: used after cd
 OUT=${OUT:-work_dirs/mutation}
 CORE="rotation_pred/rotations.py rotation_pred/models/rotation_pred.py
 rotation_pred/models/heads.py rotation_pred/models/backbones/nin.py
@@ -34,16 +34,18 @@ cd "$OUT/tree"
     for t in $TESTS; do echo "    $t"; done
     echo 'pytest_add_cli_args = -p no:cacheprovider -x -q'
     echo "also_copy = configs"
-    echo "timeout_constant = 120"
+    echo "timeout_constant = 300"
 } > setup.cfg
 # timeout_constant: the trained-model fixture of tests/test_algorithm.py needs ~10 s
-# before any test runs. One thread per test process: mutmut forks after the first run, and a forked
+# before any test runs, several times that on a busy machine (a timed-out mutant counts
+# as caught, so the limit is generous and the report lists timeouts apart).
+# One thread per test process: mutmut forks after the first run, and a forked
 # OpenMP pool can hang; two mutants run side by side instead.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-"$REPO/$PY" -m mutmut run --max-children "${JOBS:-2}" 2>&1 | tail -n 20
-"$REPO/$PY" -m mutmut results --all true > ../results.txt 2>&1 || true
-"$REPO/$PY" "$REPO/tools/mutation/report.py" ../results.txt \
-    --equivalent "$REPO/tools/mutation/equivalent.txt" --mutmut "$REPO/$PY -m mutmut" \
+"$PY" -m mutmut run --max-children "${JOBS:-2}" 2>&1 | tail -n 20
+"$PY" -m mutmut results --all true > ../results.txt 2>&1 || true
+"$PY" "$REPO/tools/mutation/report.py" ../results.txt \
+    --equivalent "$REPO/tools/mutation/equivalent.txt" --mutmut "$PY -m mutmut" \
     > ../report.txt
 cat ../report.txt | head -n 40
 echo "report: $OUT/report.txt"
