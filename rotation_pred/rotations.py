@@ -108,17 +108,18 @@ def _rotate_45(images: torch.Tensor, angle: int, side: int) -> torch.Tensor:
 def rotate(images: torch.Tensor, angle: int, side: Optional[int] = None) -> torch.Tensor:
     """Turn a batch (N, C, H, W) by ``angle`` degrees counter-clockwise.
 
-    Multiples of 90 are exact (``torch.rot90``). ``side`` (default: the full size)
+    Multiples of 90 are exact (``torch.rot90``); they turn non-square images too.
+    Odd multiples of 45 need square images. ``side`` (default: the whole turned image)
     crops the centred ``side`` x ``side`` square of the result.
     """
-    size = images.shape[-1]
     if angle % 90 == 0:
         turned = torch.rot90(images, angle // 90, dims=(-2, -1))
-        if side is None or side == size:
+        height, width = turned.shape[-2:]
+        if side is None or side == height == width:
             return turned
-        start = (size - side) // 2
-        return turned[..., start:start + side, start:start + side]
-    return _rotate_45(images, angle, size if side is None else side)
+        top, left = (height - side) // 2, (width - side) // 2
+        return turned[..., top:top + side, left:left + side]
+    return _rotate_45(images, angle, images.shape[-1] if side is None else side)
 
 
 def rotate_batch(images: torch.Tensor,

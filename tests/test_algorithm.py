@@ -219,6 +219,17 @@ def test_training_step_normalises_once_then_rotates(trained, test_images):
     assert abs(float(by_hand_loss(trained, twice) - loss)) > 0.1
 
 
+def test_a_list_of_one_view_is_that_view_and_two_views_are_refused():
+    model = build().eval()
+    x = fashion_like(3)
+    assert all(torch.equal(a, b) for a, b in zip(model.extract_feat([x]),
+                                                 model.extract_feat(x)))
+    assert torch.equal(model.rotated_samples([x])[0], model.rotated_samples(x)[0])
+    with pytest.raises(ValueError) as error:
+        model.loss([x, x])
+    assert str(error.value) == 'RotationPred takes one view per image, got 2'
+
+
 def test_the_defaults_are_the_papers_four_rotations_all_in_the_batch_in_nchw():
     init_default_scope('mmpretrain')
     model = MODELS.build(dict(

@@ -36,6 +36,13 @@ def test_blocks_have_the_papers_kernels_and_widths():
     assert model.out_channels == [96, 192, 192, 192]
 
 
+def test_the_default_is_the_papers_four_block_width_192_rgb_network():
+    model = nin()
+    assert len(model.blocks) == 4 and model.out_channels == [96, 192, 192, 192]
+    assert conv_layers(model.blocks[0])[0].in_channels == 3
+    assert model.out_indices == (3, )
+
+
 def test_every_convolution_is_followed_by_batch_norm_and_relu():
     model = nin(num_blocks=3, width=12)
     for block in model.blocks:

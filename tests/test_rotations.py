@@ -5,7 +5,9 @@ import scipy.ndimage
 import torch
 
 from rotation_pred.rotations import (FOUR_ROTATIONS, PAPER_ROTATION_SETS, _rotate_45,
-                                     output_size, rotate_batch)
+                                     output_size, rotate, rotate_batch)
+
+EIGHT_ROTATIONS = PAPER_ROTATION_SETS[3]
 
 
 def images(n=3, c=3, size=8):
@@ -133,3 +135,74 @@ def test_random_feeding_draws_from_the_given_generator_only():
     second = rotate_batch(x, FOUR_ROTATIONS, 'random', torch.Generator().manual_seed(7))[1]
     other = rotate_batch(x, FOUR_ROTATIONS, 'random', torch.Generator().manual_seed(8))[1]
     assert torch.equal(first, second) and not torch.equal(first, other)
+
+
+def test_a_crop_of_a_turned_non_square_image_is_centred_on_both_axes():
+    x = torch.arange(6 * 8, dtype=torch.float32).view(1, 1, 6, 8)
+    for angle in (0, 90, 180, 270):
+        full = np.rot90(x[0, 0].numpy(), angle // 90)
+        top, left = (full.shape[0] - 4) // 2, (full.shape[1] - 4) // 2
+        assert np.array_equal(rotate(x, angle, 4)[0, 0].numpy(),
+                              full[top:top + 4, left:left + 4])
+
+
+def test_a_45_degree_turn_without_a_side_keeps_the_whole_image():
+    x = torch.rand(2, 3, 9, 9)
+    turned = rotate(x, 45)
+    assert turned.shape == x.shape
+    assert torch.equal(turned, _rotate_45(x, 45, 9))
+
+
+def test_random_feeding_of_the_eight_rotations_turns_and_crops_each_image_by_its_label():
+    x = torch.rand(16, 2, 12, 12)
+    side = output_size(12, EIGHT_ROTATIONS)
+    samples, labels = rotate_batch(x, EIGHT_ROTATIONS, 'random',
+                                   generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (16, 2, side, side) and side == 8
+    assert len(set(labels.tolist())) > 3  # several angles drawn, 45-degree ones among them
+    for i, k in enumerate(labels.tolist()):
+        expected = rotate(x[i:i + 1], EIGHT_ROTATIONS[k], side)[0]
+        assert torch.equal(samples[i], expected)
+
+
+def test_random_feeding_of_half_turns_keeps_non_square_images_whole():
+    x = torch.randn(8, 3, 4, 6)
+    samples, labels = rotate_batch(x, (0, 180), 'random',
+                                   generator=torch.Generator().manual_seed(1))
+    assert samples.shape == x.shape
+    assert set(labels.tolist()) == {0, 1}
+    for i, k in enumerate(labels.tolist()):
+        assert torch.equal(samples[i], torch.flip(x[i], dims=(1, 2)) if k else x[i])
+
+
+@pytest.mark.parametrize('rotations,smallest', [(FOUR_ROTATIONS, 2), (EIGHT_ROTATIONS, 4)])
+def test_the_smallest_images_give_2x2_copies_and_smaller_ones_are_refused(rotations,
+                                                                          smallest):
+    samples, _ = rotate_batch(torch.rand(1, 1, smallest, smallest), rotations)
+    assert samples.shape == (len(rotations), 1, 2, 2)
+    small = smallest - 1
+    with pytest.raises(ValueError) as error:
+        rotate_batch(torch.rand(1, 1, small, small), rotations)
+    assert str(error.value) == (f'images of {small}x{small} are too small for '
+                                f'rotations={tuple(rotations)}')
+
+
+@pytest.mark.parametrize('shape', [(3, 8, 8), (1, 1, 3, 8, 8)])
+def test_a_batch_that_is_not_n_c_h_w_is_refused_with_its_shape(shape):
+    with pytest.raises(ValueError) as error:
+        rotate_batch(torch.rand(shape))
+    assert str(error.value) == ('rotations need a batch of images of shape (N, C, H, W), '
+                                f'got shape {shape}')
+
+
+def test_the_refusals_of_feeding_and_non_square_images_say_what_to_do():
+    with pytest.raises(ValueError) as error:
+        rotate_batch(images(), FOUR_ROTATIONS, 'shuffle')
+    assert str(error.value) == ("unknown feeding='shuffle': expected one of ('all', "
+                                "'random') (all rotations of each image in the batch, or "
+                                'one random rotation per image)')
+    with pytest.raises(ValueError) as error:
+        rotate_batch(torch.randn(2, 3, 4, 6), (0, 90))
+    assert str(error.value) == (
+        'rotations=(0, 90) need square images, got 4x6: end the data pipeline with a '
+        'square crop (e.g. RandomResizedCrop(scale=224) or CenterCrop(crop_size=224))')

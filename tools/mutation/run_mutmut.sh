@@ -18,7 +18,7 @@ CORE="rotation_pred/rotations.py rotation_pred/models/rotation_pred.py
 rotation_pred/models/heads.py rotation_pred/models/backbones/nin.py
 rotation_pred/evaluation/rotation_metric.py"
 TESTS="tests/test_rotations.py tests/test_algorithm.py tests/test_head_and_metric.py
-tests/test_nin.py"
+tests/test_nin.py tests/test_fast_modes.py tests/test_bad_input.py"
 
 "$PY" -m pip install -q 'mutmut==3.8.1' 2>&1 | { grep -v '^WARNING: Location' || true; }
 rm -rf "$OUT/tree"
