@@ -33,7 +33,9 @@ cd "$OUT/tree"
     echo 'pytest_add_cli_args_test_selection ='
     for t in $TESTS; do echo "    $t"; done
     echo 'pytest_add_cli_args = -p no:cacheprovider -x -q'
-    echo "also_copy = configs"
+    echo "also_copy ="
+    echo "    configs"
+    echo "    tools"
     echo "timeout_constant = 300"
 } > setup.cfg
 # timeout_constant: the trained-model fixture of tests/test_algorithm.py needs ~10 s
