@@ -1,5 +1,6 @@
-"""The backbone converter: a RotationPred checkpoint's backbone loads into MMPretrain's
-ResNet through init_cfg=Pretrained unchanged; wrong input is a clear error."""
+"""The backbone converter: the backbone of a pretrained checkpoint (RotationPred or another
+algorithm) loads into MMPretrain's ResNet through init_cfg=Pretrained unchanged; wrong input is
+a clear error."""
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -7,8 +8,8 @@ from mmpretrain.registry import MODELS
 
 from _benchmark_data import resnet18_checkpoint, rotation_pred_checkpoint
 from conftest import run_tool
-from rotation_pred.converters import extract_backbone
-from rotation_pred.evaluation.pretrained import check_backbone_fits, read_backbone_weights
+from rotation_pred.benchmarks.checkpoint import check_backbone_fits, read_backbone_weights
+from rotation_pred.benchmarks.converters import extract_backbone
 
 
 @pytest.fixture(scope='module')
@@ -33,22 +34,31 @@ def test_round_trip_into_resnet_with_init_cfg_pretrained(rotnet_r18, tmp_path, b
         assert torch.equal(value, expected[key]), key
 
 
-def test_a_checkpoint_of_another_model_is_refused(tmp_path):
-    path = tmp_path / 'classifier.pth'
-    torch.save(dict(state_dict={'backbone.conv1.weight': torch.zeros(1),
-                                'head.fc.bias': torch.zeros(1)}), path)
-    with pytest.raises(ValueError, match=r'classifier\.pth: not a RotationPred checkpoint'):
-        extract_backbone(str(path), str(tmp_path / 'out.pth'))
+def test_the_backbone_of_another_algorithm_is_converted_without_its_neck_and_head(tmp_path):
+    path = tmp_path / 'simclr.pth'
+    conv = torch.randn(8, 3, 3, 3)
+    torch.save(dict(state_dict={'backbone.conv1.weight': conv,
+                                'neck.mlp.0.weight': torch.zeros(4, 8),
+                                'head.predictor.weight': torch.zeros(2, 4)},
+                    meta=dict(epoch=7, iter=70)), path)
+    out = tmp_path / 'out.pth'
+    assert extract_backbone(str(path), str(out)) == 1
+    written = torch.load(out, weights_only=True)
+    assert list(written['state_dict']) == ['conv1.weight']
+    assert torch.equal(written['state_dict']['conv1.weight'], conv)
+    assert (written['meta']['epoch'], written['meta']['iter']) == (7, 70)
 
 
 def test_a_checkpoint_without_backbone_weights_is_refused(tmp_path):
     path = tmp_path / 'headless.pth'
     torch.save(dict(state_dict={'head.fc.weight': torch.zeros(4, 8)}), path)
-    with pytest.raises(ValueError, match='without backbone weights'):
+    with pytest.raises(ValueError, match=r"headless\.pth: no backbone weights: no key starts "
+                                         r"with 'backbone\.'"):
         extract_backbone(str(path), str(tmp_path / 'out.pth'))
     out = run_tool('tools/model_converters/extract_backbone_weights.py', str(path),
                    str(tmp_path / 'out.pth'), check=False)
-    assert out.returncode != 0 and 'without backbone weights' in out.stderr
+    assert out.returncode != 0 and 'no backbone weights' in out.stderr
+    assert not (tmp_path / 'out.pth').exists()
 
 
 def test_a_file_that_is_no_checkpoint_is_refused(tmp_path):

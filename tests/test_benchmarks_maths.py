@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from _benchmark_data import voc_targets, write_voc2007
-from rotation_pred.evaluation.knn import knn_accuracy, knn_scores
-from rotation_pred.evaluation.low_shot import low_shot_svm_map, sample_low_shot
-from rotation_pred.evaluation.subsets import class_balanced_subset
-from rotation_pred.evaluation import svm as svm_module
-from rotation_pred.evaluation.svm import (COSTS, average_precision, one_vs_rest_targets,
+from rotation_pred.benchmarks import svm as svm_module
+from rotation_pred.benchmarks.knn import knn_accuracy, knn_scores
+from rotation_pred.benchmarks.low_shot import low_shot_svm_map, sample_low_shot
+from rotation_pred.benchmarks.svm import (COSTS, average_precision, one_vs_rest_targets,
                                         svm_map)
+from rotation_pred.datasets.class_balanced import class_balanced_subset
 from rotation_pred.evaluation.voc import VOC_CLASSES, read_voc07, targets_from_annotations
 
 

@@ -12,8 +12,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from _benchmark_data import BENCHMARKS, R18_32PX
+from rotation_pred.benchmarks.multi_level import RESNET50_LEVELS, level_table_dims
 from rotation_pred.evaluation import MultiLevelAccuracy
-from rotation_pred.evaluation.multi_level import RESNET50_LEVELS, level_table_dims
 
 IMAGENET = os.path.join(BENCHMARKS, 'imagenet',
                         'resnet50_multi-level-linear_8xb32-steplr-90e_in1k.py')

@@ -27,7 +27,7 @@ from mmpretrain.structures import DataSample
 
 import rotation_pred  # noqa: F401
 from rotation_pred import mixed_precision
-from rotation_pred.evaluation.features import extract_features
+from rotation_pred.benchmarks.features import extract_features
 from rotation_pred.mixed_precision import (Bf16ConvsOnFp32Kernels, MixedPrecisionOptimWrapper,
                                            choose_amp_dtype)
 from rotation_pred.rotations import FOUR_ROTATIONS, rotate_batch

@@ -10,10 +10,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from rotation_pred.datasets.idx_datasets import read_idx
-from rotation_pred.evaluation.features import extract_features, pool_to_budget
-from rotation_pred.evaluation.loading import (all_levels, build_eval_loader, build_model,
+from rotation_pred.benchmarks.features import extract_features, pool_to_budget
+from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
+from rotation_pred.datasets.idx_datasets import read_idx
 from conftest import FMNIST_CONFIG, run_tool
 
 PROBE = 'tools/benchmarks/classification/linear_probe.py'

@@ -1,8 +1,13 @@
-"""Training imports only what training needs: `import rotation_pred` (what every
-training process runs through `custom_imports`) loads no scikit-learn and none of the
-SVM protocols; the benchmark tools import those themselves."""
+"""The package has two layers: `import rotation_pred` (what every training process runs
+through `custom_imports`) loads what training and testing need through the registries,
+and neither scikit-learn nor `rotation_pred.benchmarks`, the benchmark layer the tools
+import themselves. And the repository names no directory of the machine it was made on."""
+import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 from conftest import REPO
 
@@ -17,16 +22,19 @@ class NoDetection:
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, NoDetection())
 import rotation_pred
-from mmpretrain.registry import METRICS, MODELS
+from mmpretrain.registry import DATASETS, METRICS, MODELS
 assert MODELS.get('RotationPred') is not None and METRICS.get('RotationAccuracy') is not None
+assert MODELS.get('MultiLevelLinearHead') is not None
+assert METRICS.get('MultiLevelAccuracy') is not None
+assert DATASETS.get('VOC07Classification') is not None
+assert DATASETS.get('ClassBalancedSubset') is not None
 loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'
-                or m.startswith(('rotation_pred.evaluation.svm',
-                                 'rotation_pred.evaluation.low_shot')))
+                or m.startswith('rotation_pred.benchmarks'))
 print('LOADED', loaded)
 """
 
 
-def test_importing_the_package_loads_no_scikit_learn():
+def test_importing_the_package_loads_neither_scikit_learn_nor_the_benchmarks():
     out = subprocess.run([sys.executable, '-c', WITHOUT_DETECTION], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -35,7 +43,69 @@ def test_importing_the_package_loads_no_scikit_learn():
 
 def test_the_svm_protocol_is_still_importable_by_the_tools():
     out = subprocess.run([sys.executable, '-c', 'import sys\n'
-                          'from rotation_pred.evaluation.svm import svm_map\n'
+                          'from rotation_pred.benchmarks.svm import svm_map\n'
                           "assert 'sklearn' in sys.modules"], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+def test_the_evaluation_package_keeps_only_what_training_needs():
+    modules = sorted(f for f in os.listdir(os.path.join(REPO, 'rotation_pred', 'evaluation'))
+                     if f.endswith('.py'))
+    assert modules == ['__init__.py', 'multi_level_metric.py', 'rotation_metric.py',
+                       'topk.py', 'voc.py']
+
+
+# A directory of some machine: a path from the root into work, root, home, tmp, mnt or
+# scratch (not part of a longer path or name, such as work_dirs/ or ./tmp/).
+ABSOLUTE_PATH = re.compile(r'(?<![\w.])/(work|root|home|tmp|mnt|scratch)/')
+# The one system path allowed: where the Debian package dataset-fashion-mnist installs.
+ALLOWED = ('/usr/share/datasets/fashion-mnist', )
+
+
+def absolute_paths(files):
+    """``file:line: text`` of every line of the text ``files`` (paths relative to the
+    repository) naming an absolute machine path; binary files are skipped."""
+    found = []
+    for name in files:
+        with open(os.path.join(REPO, name), 'rb') as f:
+            data = f.read()
+        if b'\0' in data:
+            continue
+        try:
+            text = data.decode('utf-8')
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for allowed in ALLOWED:
+                line = line.replace(allowed, '')
+            if ABSOLUTE_PATH.search(line):
+                found.append(f'{name}:{number}: {line.strip()[:160]}')
+    return found
+
+
+def tracked_files():
+    out = subprocess.run(['git', 'ls-files', '-z'], cwd=REPO, capture_output=True,
+                         check=True)
+    names = [n for n in out.stdout.decode().split('\0') if n]
+    return [n for n in names if not n.startswith('.venv/')
+            and os.path.isfile(os.path.join(REPO, n))]
+
+
+def test_no_tracked_file_names_a_directory_of_this_machine():
+    if not os.path.isdir(os.path.join(REPO, '.git')):
+        pytest.skip('not a git checkout')
+    found = absolute_paths(tracked_files())
+    assert not found, ('absolute paths of a machine (write them relative to the '
+                       'repository, or name the source):\n' + '\n'.join(found))
+
+
+def test_the_path_scan_finds_a_planted_path_and_allows_the_debian_data(tmp_path):
+    shared = '/' + 'work/shared/reference/protocols.md'  # split: this file is scanned too
+    planted = tmp_path / 'planted.md'
+    planted.write_text('data: /usr/share/datasets/fashion-mnist/train\n'
+                       'work dir: work_dirs/zoo/epoch_4.pth\n'
+                       f'see `{shared}`\n')
+    (tmp_path / 'weights.pth').write_bytes(b'\0/' + b'home/someone/')
+    assert absolute_paths([str(planted), str(tmp_path / 'weights.pth')]) == [
+        f'{planted}:3: see `{shared}`']

@@ -1,10 +1,15 @@
-"""The zoo's tables are generated from result files; the figures tool draws from a
-checkpoint, for the NIN and for ResNet-50."""
+"""The zoo's tables are generated from result files, which name checkpoints relative to the
+repository; the figures tool draws from a checkpoint, for the NIN and for ResNet-50."""
+import glob
+import importlib.util
 import json
+import os
 import re
+import types
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
@@ -61,6 +66,55 @@ def test_tables_and_metafile_are_rebuilt_from_result_files(tmp_path):
     stale = run_tool(tool, '--readme', str(readme), '--results', str(results), '--check',
                      check=False)
     assert stale.returncode != 0 and 'out of date' in stale.stderr
+
+
+def zoo_evaluate():
+    """tools/zoo/evaluate.py as a module."""
+    spec = importlib.util.spec_from_file_location('zoo_evaluate',
+                                                  f'{REPO}/tools/zoo/evaluate.py')
+    evaluate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluate)
+    return evaluate
+
+
+def test_results_name_their_checkpoint_relative_to_the_repository(tmp_path, monkeypatch):
+    """mmengine's last_checkpoint holds an absolute path; the committed results files must
+    not (they would name a directory of the machine that wrote them)."""
+    evaluate = zoo_evaluate()
+    absolute = os.path.join(REPO, 'work_dirs', 'zoo', 'supervised-run', 'epoch_2.pth')
+    monkeypatch.setattr(evaluate.zoo, 'RESULTS', str(tmp_path))
+    monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key: absolute)
+    monkeypatch.setattr(evaluate, 'load_model', lambda key: (None, None))
+    loader = types.SimpleNamespace(dataset=range(3))
+    evaluate.frozen_protocols('supervised', [], types.SimpleNamespace(max_dims=8),
+                              (loader, loader, loader))
+    written = json.loads((tmp_path / 'supervised.json').read_text())
+    assert written['checkpoint'] == 'work_dirs/zoo/supervised-run/epoch_2.pth'
+    for path in glob.glob(f'{REPO}/zoo/results/*.json'):
+        with open(path) as f:
+            checkpoint = json.load(f).get('checkpoint')
+        assert checkpoint is None or checkpoint.startswith('work_dirs/zoo/'), (path, checkpoint)
+
+
+def test_the_fine_tuning_backbone_is_checked_against_its_config_before_training(tmp_path):
+    """tools/train.py loads the backbone through init_cfg=Pretrained, which only logs keys
+    that do not match; the zoo loads it strictly into the config's backbone first."""
+    from _benchmark_data import rotation_pred_checkpoint
+    from rotation_pred.benchmarks.converters import extract_backbone
+    evaluate = zoo_evaluate()
+    config = f'{REPO}/configs/fashion-mnist-zoo/finetune_nin3b-w48_1xb64_fashion-mnist-1pct.py'
+    for width in (48, 24):
+        whole = rotation_pred_checkpoint(
+            tmp_path / f'nin-w{width}.pth',
+            dict(type='NetworkInNetwork', num_blocks=3, width=width, in_channels=1), width)
+        backbone = str(tmp_path / f'backbone-w{width}.pth')
+        extract_backbone(whole, backbone)
+        if width == 48:
+            evaluate.check_backbone_fits_config(config, backbone)
+        else:
+            with pytest.raises(ValueError, match=f'{backbone} does not fit the backbone '
+                                                 'NetworkInNetwork .* shape mismatches'):
+                evaluate.check_backbone_fits_config(config, backbone)
 
 
 def test_attention_is_the_channel_sum_of_powered_activations_scaled_per_image():

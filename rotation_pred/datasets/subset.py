@@ -2,7 +2,7 @@
 from mmpretrain.registry import DATASETS
 from torch.utils.data import Dataset
 
-from ..evaluation.subsets import class_balanced_subset
+from .class_balanced import class_balanced_subset
 
 
 @DATASETS.register_module()

@@ -5,7 +5,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
-from .multi_level import topk_hits
+from .topk import topk_hits
 
 
 @METRICS.register_module()

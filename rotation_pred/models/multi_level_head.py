@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..evaluation.multi_level import topk_hits
+from ..evaluation.topk import topk_hits
 
 
 @MODELS.register_module()

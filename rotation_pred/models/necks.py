@@ -15,7 +15,7 @@ class MultiLevelAvgPool(BaseModule):
         pools: one ``(kernel, stride, padding)`` per input level, in the backbone's
             ``out_indices`` order; ``None`` for a level keeps its map as it is.
             For ResNet-50 at 224x224 see
-            :data:`rotation_pred.evaluation.multi_level.RESNET50_LEVELS`.
+            :data:`rotation_pred.benchmarks.multi_level.RESNET50_LEVELS`.
 
     Input: a tuple of L maps (N, C_l, H_l, W_l). Output: a tuple of L tensors
     (N, C_l * h_l * w_l), h_l and w_l being the pooled sides.

@@ -25,7 +25,7 @@ from mmengine.logging import MMLogger  # noqa: E402
 
 import rotation_pred  # noqa: F401,E402
 from rotation_pred.analysis import attention_map, filter_grid, upsample_to  # noqa: E402
-from rotation_pred.evaluation.loading import (all_levels, build_eval_loader,  # noqa: E402
+from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader,  # noqa: E402
                                               build_model)
 from rotation_pred.rotations import rotate_batch  # noqa: E402
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared body of the detection and segmentation transfer launchers:
 #   tools/benchmarks/dist_transfer.sh CONFIG PRETRAINED GPUS [transfer_train.py options]
-# PRETRAINED is a backbone-only checkpoint (tools/model_converters/extract_backbone_weights.py).
+# PRETRAINED is a backbone-only checkpoint (tools/model_converters/extract_backbone_weights.py)
+# or a whole pretrained model (its backbone.* keys are loaded).
 # Fine-tunes with GPUS processes through torchrun (on the CPU over gloo when there is no
 # GPU), then tests; metrics in WORK_DIR/test_metrics.json. Environment: NNODES, NODE_RANK,
 # PORT, MASTER_ADDR, PYTHON.

@@ -4,10 +4,14 @@
         --cfg-options model.backbone.init_cfg.checkpoint=BACKBONE.pth [...]
 
 CONFIG is one of configs/benchmarks/mmdetection|mmsegmentation/; BACKBONE.pth comes from
-tools/model_converters/extract_backbone_weights.py. The launchers in
-tools/benchmarks/mmdetection/ and mmsegmentation/ set the checkpoint options. Training
-validates as the config says; the final model is then tested on the config's test set
-and the test metrics are written to WORK_DIR/test_metrics.json.
+tools/model_converters/extract_backbone_weights.py, or is a whole pretrained model of any
+algorithm (its keys under ``backbone.`` are then taken). The launchers in
+tools/benchmarks/mmdetection/ and mmsegmentation/ set the checkpoint options. Every
+checkpoint is read by rotation_pred.benchmarks.checkpoint before training, and every
+module it initialises must find all its tensors in it (MMEngine's Pretrained init would
+only log the missing ones). Training validates as the config says; the final model is
+then tested on the config's test set and the test metrics are written to
+WORK_DIR/test_metrics.json.
 """
 import argparse
 import json
@@ -18,9 +22,13 @@ from typing import Iterator, Tuple
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import rotation_pred  # noqa: F401  (applies the stack fixes, mmcv ops included)
+from rotation_pred.benchmarks.checkpoint import (BACKBONE, backbone_of, check_backbone_fits,
+                                                 has_prefix, read_backbone_weights,
+                                                 read_state_dict)
 
 
 def parse_args():
@@ -54,9 +62,11 @@ def pretrained_inits(cfg, path: str = '') -> Iterator[Tuple[str, dict]]:
 
 
 def check_pretrained(cfg: Config, config_file: str) -> None:
-    """Refuse to start when a ``Pretrained`` checkpoint is unset or missing, or is not a
-    backbone-only checkpoint (its keys would then match nothing and mmengine would
-    silently keep the random initialisation)."""
+    """Refuse to start when a ``Pretrained`` checkpoint is unset or missing, or holds no
+    backbone weights (read by :mod:`rotation_pred.benchmarks.checkpoint`). A whole
+    model's checkpoint (keys under ``backbone.``, any algorithm) gets
+    ``prefix='backbone.'`` on its init_cfg, so that MMEngine loads its backbone part
+    (without it, no key would match and the random initialisation would stay)."""
     inits = list(pretrained_inits(cfg.model, 'model'))
     if not inits:
         raise SystemExit(f'error: {config_file}: no Pretrained init_cfg in the model')
@@ -71,13 +81,59 @@ def check_pretrained(cfg: Config, config_file: str) -> None:
             continue
         if not osp.isfile(checkpoint):
             raise SystemExit(f'error: {option}.checkpoint: file not found: {checkpoint}')
-        state = torch.load(checkpoint, map_location='cpu', weights_only=True, mmap=True)
-        state = state.get('state_dict', state)
-        if any(k.startswith('backbone.') for k in state):
-            raise SystemExit(
-                f'error: {option}.checkpoint={checkpoint} holds a whole model '
-                "(keys start with 'backbone.'); convert it first with "
-                'tools/model_converters/extract_backbone_weights.py')
+        try:  # a clear error now rather than a random backbone later
+            state = read_state_dict(checkpoint)
+            backbone_of(state, checkpoint)
+            whole_model = has_prefix(state, BACKBONE)
+        except ValueError as e:
+            raise SystemExit(f'error: {option}.checkpoint: {e}')
+        if whole_model:
+            init['prefix'] = BACKBONE
+
+
+def module_at(model: torch.nn.Module, option: str) -> torch.nn.Module:
+    """The submodule an init_cfg option belongs to: ``model.roi_head.shared_head.init_cfg``
+    -> ``model.roi_head.shared_head``."""
+    module = model
+    for name in option.split('.')[1:-1]:
+        module = module[int(name)] if name.isdigit() else getattr(module, name)
+    return module
+
+
+def check_shared_parts(module: torch.nn.Module, weights: dict, checkpoint: str) -> None:
+    """For a module that takes part of a backbone (the res5 head of a C4 detector takes
+    ``layer4``, and has a norm of its own): each child whose name the checkpoint has
+    must fit exactly, and there must be one. Raises ValueError naming ``checkpoint``."""
+    parts = [(name, child) for name, child in module.named_children()
+             if any(k.startswith(f'{name}.') for k in weights)]
+    if not parts:
+        children = ', '.join(name for name, _ in module.named_children())
+        raise ValueError(f'{checkpoint} has none of the parts of {type(module).__name__} '
+                         f'({children})')
+    for name, child in parts:
+        part = {k[len(name) + 1:]: v for k, v in weights.items() if k.startswith(f'{name}.')}
+        check_backbone_fits(child, part, f'{checkpoint} ({name}.*)')
+
+
+def check_pretrained_fits(model: torch.nn.Module, cfg: Config) -> None:
+    """Refuse to train when a module with a ``Pretrained`` init_cfg would not find its
+    tensors, with their shapes, in its checkpoint's backbone weights: all of them for
+    the backbone (which may use fewer stages than the checkpoint has: C4 uses three),
+    those of the parts it shares with the checkpoint for another module (see
+    :func:`check_shared_parts`)."""
+    for option, init in pretrained_inits(cfg.model, 'model'):
+        checkpoint = init['checkpoint']
+        if '://' in checkpoint:
+            continue
+        weights = read_backbone_weights(checkpoint, init.get('prefix', BACKBONE))
+        module = module_at(model, option)
+        try:
+            if option == 'model.backbone.init_cfg':
+                check_backbone_fits(module, weights, checkpoint, allow_unexpected=True)
+            else:
+                check_shared_parts(module, weights, checkpoint)
+        except ValueError as e:
+            raise SystemExit(f'error: {option}.checkpoint: {e}')
 
 
 def build_config(args) -> Config:
@@ -99,7 +155,10 @@ def build_config(args) -> Config:
 
 def main():
     args = parse_args()
-    runner = Runner.from_cfg(build_config(args))
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    check_pretrained_fits(model, cfg)
     runner.train()
     metrics = runner.test()
     if not metrics:

@@ -24,19 +24,24 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
-from rotation_pred.converters import extract_backbone
-from rotation_pred.evaluation.features import extract_features
-from rotation_pred.evaluation.knn import knn_accuracy
-from rotation_pred.evaluation.linear_probe import linear_probe_accuracy
-from rotation_pred.evaluation.loading import (all_levels, build_eval_loader, build_model,
+from rotation_pred.benchmarks.checkpoint import load_backbone
+from rotation_pred.benchmarks.converters import extract_backbone
+from rotation_pred.benchmarks.features import extract_features
+from rotation_pred.benchmarks.knn import knn_accuracy
+from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
+from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy)
-from rotation_pred.evaluation.low_shot import low_shot_svm_map
-from rotation_pred.evaluation.svm import one_vs_rest_targets, svm_map
+from rotation_pred.benchmarks.low_shot import low_shot_svm_map
+from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 PROTOCOLS = ('probe', 'knn', 'svm', 'lowshot', 'semisup', 'epochs')
 
@@ -49,6 +54,12 @@ def load_model(key, checkpoint=None):
         return cfg, build_model(cfg, None, levels)
     checkpoint = checkpoint or zoo.final_checkpoint(key)
     return cfg, build_model(cfg, checkpoint, levels, backbone_only=kind == 'supervised')
+
+
+def repo_relative(path: str) -> str:
+    """``path`` relative to the repository root (the results files are committed, so
+    they name no directory of the machine they were written on)."""
+    return osp.relpath(osp.abspath(path), REPO)
 
 
 def read_results(key):
@@ -78,7 +89,7 @@ def frozen_protocols(key, protocols, args, loaders):
     train_loader, test_loader, svm_loader = loaders
     results = read_results(key)
     results['checkpoint'] = None if zoo.MODELS[key][2] == 'random' else \
-        zoo.final_checkpoint(key)
+        repo_relative(zoo.final_checkpoint(key))
     if zoo.MODELS[key][2] in ('rotation', 'random'):
         results['rotation_accuracy'] = rotation_accuracy(model, test_loader)
     if 'probe' in protocols:
@@ -128,6 +139,16 @@ def probe_over_epochs(key, args, loaders):
     write_results(key, results)
 
 
+def check_backbone_fits_config(config: str, backbone: str) -> None:
+    """Load ``backbone`` strictly into the backbone of ``config`` (ValueError naming the
+    file and the keys at fault): tools/train.py loads it through init_cfg=Pretrained,
+    which would only log keys that do not match."""
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    module = MODELS.build(dict(cfg.model.backbone, init_cfg=None))
+    print(f'[zoo] {load_backbone(module, backbone)} (fits {config})', flush=True)
+
+
 def fine_tune(key, fraction_name):
     """Fine-tune the whole network on a fraction of the labels; top-1 on the test set."""
     config = f'{zoo.ZOO_CONFIGS}/finetune_nin3b-w48_1xb64_fashion-mnist-{fraction_name}.py'
@@ -138,6 +159,7 @@ def fine_tune(key, fraction_name):
         backbone = osp.join(zoo.WORK_ROOT, 'backbones', f'{key}.pth')
         os.makedirs(osp.dirname(backbone), exist_ok=True)
         extract_backbone(zoo.final_checkpoint(key), backbone)
+        check_backbone_fits_config(config, backbone)
         init = [f'model.backbone.init_cfg.checkpoint={backbone}']
     subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
                     '--cfg-options', *init], check=True, stdout=subprocess.DEVNULL)

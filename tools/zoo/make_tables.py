@@ -16,7 +16,7 @@ import yaml
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
 
-from rotation_pred.evaluation.tables import markdown_table  # noqa: E402
+from rotation_pred.benchmarks.tables import markdown_table  # noqa: E402
 
 LOW_SHOT_KS = ('1', '2', '4', '8', '16', '32', '64', '96')
 KNN_KS = ('10', '20', '100', '200')

@@ -32,7 +32,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401  (registers the plugin, applies the stack fixes)
-from rotation_pred.evaluation.pretrained import check_backbone_fits, read_backbone_weights
+from rotation_pred.benchmarks.checkpoint import load_backbone
 
 SPLITS = {'train': 'train_dataloader', 'test': 'test_dataloader'}
 
@@ -40,7 +40,8 @@ SPLITS = {'train': 'train_dataloader', 'test': 'test_dataloader'}
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='feature extraction config')
-    parser.add_argument('--backbone', required=True, help='pretrained backbone weights')
+    parser.add_argument('--backbone', required=True,
+                        help='pretrained weights: a backbone-only or a whole checkpoint')
     parser.add_argument('--work-dir', required=True, help='features go to WORK_DIR/features')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value')
@@ -59,9 +60,7 @@ def build_model(cfg: Config, weights_path: str) -> torch.nn.Module:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     model.init_weights()
-    weights = read_backbone_weights(weights_path)
-    check_backbone_fits(model.backbone, weights, weights_path)
-    model.backbone.load_state_dict(weights, strict=True)
+    load_backbone(model.backbone, weights_path, logger='current')
     device = torch.device('cuda', torch.cuda.current_device()) if torch.cuda.is_available() \
         else torch.device('cpu')
     return model.to(device).eval()

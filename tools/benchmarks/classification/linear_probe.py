@@ -21,11 +21,11 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import rotation_pred  # noqa: F401
-from rotation_pred.evaluation.features import extract_features
-from rotation_pred.evaluation.linear_probe import linear_probe_accuracy
-from rotation_pred.evaluation.loading import (all_levels, build_eval_loader, build_model,
+from rotation_pred.benchmarks.features import extract_features
+from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
+from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
-from rotation_pred.evaluation.tables import markdown_table
+from rotation_pred.benchmarks.tables import markdown_table
 
 
 def parse_args():

@@ -7,8 +7,10 @@ benchmarks: the config decides (frozen or not, one head or one per level).
         [--work-dir DIR] [--launcher pytorch] [--cfg-options k=v ...]
 
 WEIGHTS is a backbone-only checkpoint (tools/model_converters/extract_backbone_weights.py)
-or a RotationPred checkpoint; it is checked against the config's backbone, then loaded
-with init_cfg=dict(type='Pretrained'). Writes DIR/results.json and prints a table.
+or a whole pretrained model of any algorithm; its backbone is loaded strictly by
+rotation_pred.benchmarks.checkpoint.load_backbone (which logs "loaded N of M backbone
+tensors from WEIGHTS"), and runner.train() then initialises everything else. Writes
+DIR/results.json and prints a table.
 Normally started by dist_train_linear.sh (or semi_supervised/dist_train_semi.sh).
 """
 import argparse
@@ -22,8 +24,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import rotation_pred  # noqa: F401  (registers the plugin, applies the stack fixes)
-from rotation_pred.evaluation.pretrained import check_backbone_fits, read_backbone_weights
-from rotation_pred.evaluation.reports import linear_table, multi_level_table
+from rotation_pred.benchmarks.checkpoint import load_backbone
+from rotation_pred.benchmarks.reports import linear_table, multi_level_table
 
 
 def parse_args():
@@ -57,9 +59,19 @@ def build_config(args) -> Config:
     cfg.launcher = single_process(args.launcher)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', 'benchmarks', osp.splitext(osp.basename(args.config))[0])
-    cfg.model.backbone.init_cfg = dict(type='Pretrained',
-                                       checkpoint=osp.abspath(args.backbone))
+    # the backbone is loaded by load_backbone, strictly; no init_cfg may overwrite it
+    cfg.model.backbone.init_cfg = None
     return cfg
+
+
+def load_pretrained_backbone(runner: Runner, path: str) -> str:
+    """Load the backbone of checkpoint ``path`` into the runner's model (strict; ValueError
+    naming ``path`` when it does not fit) and mark it initialised, so that
+    ``runner.train()`` initialises the neck and head but leaves the backbone alone."""
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    report = load_backbone(model.backbone, path, logger=runner.logger)
+    model.backbone._is_init = True
+    return report
 
 
 def summarize(metrics: dict, frozen: bool) -> dict:
@@ -86,10 +98,8 @@ def head_lr_mult(cfg: Config) -> float:
 def main():
     args = parse_args()
     cfg = build_config(args)
-    weights = read_backbone_weights(args.backbone)
     runner = Runner.from_cfg(cfg)
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    check_backbone_fits(model.backbone, weights, args.backbone)
+    load_pretrained_backbone(runner, args.backbone)
     runner.train()
     metrics = runner.test()
     if get_rank() != 0:

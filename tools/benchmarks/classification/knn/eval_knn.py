@@ -14,8 +14,8 @@ import os.path as osp
 import numpy as np
 import torch
 
-from rotation_pred.evaluation.knn import KNN_KS, knn_accuracy
-from rotation_pred.evaluation.reports import knn_table
+from rotation_pred.benchmarks.knn import KNN_KS, knn_accuracy
+from rotation_pred.benchmarks.reports import knn_table
 
 
 def parse_args():

@@ -11,7 +11,7 @@ class), lines in the original order.
 import argparse
 import os.path as osp
 
-from rotation_pred.evaluation.subsets import class_balanced_subset
+from rotation_pred.datasets.class_balanced import class_balanced_subset
 
 
 def read_meta(path: str):

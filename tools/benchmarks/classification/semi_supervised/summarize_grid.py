@@ -11,7 +11,7 @@ import glob
 import json
 import os.path as osp
 
-from rotation_pred.evaluation.reports import grid_table
+from rotation_pred.benchmarks.reports import grid_table
 
 
 def main():

@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from rotation_pred.evaluation.low_shot import LOW_SHOT_COST, LOW_SHOT_KS, low_shot_svm_map
-from rotation_pred.evaluation.reports import low_shot_stats_table, svm_table
-from rotation_pred.evaluation.svm import COSTS, one_vs_rest_targets, svm_map
+from rotation_pred.benchmarks.low_shot import LOW_SHOT_COST, LOW_SHOT_KS, low_shot_svm_map
+from rotation_pred.benchmarks.reports import low_shot_stats_table, svm_table
+from rotation_pred.benchmarks.svm import COSTS, one_vs_rest_targets, svm_map
 
 
 def numbers(text, kind=float):

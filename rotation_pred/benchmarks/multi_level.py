@@ -9,6 +9,8 @@ from typing import Dict, Sequence, Tuple
 
 import torch
 
+from ..evaluation.topk import topk_hits
+
 #: ResNet-50 at 224x224: (name, channels, map side, (kernel, stride, padding)) per level.
 #: feat1 is the stem (after conv1 + BN + ReLU, before the max-pool), feat2-5 the stages.
 RESNET50_LEVELS = (
@@ -32,16 +34,6 @@ def pooled_side(side: int, kernel: int, stride: int, padding: int) -> int:
 def pooled_dim(channels: int, side: int, pool: Sequence[int]) -> int:
     """Length of the flattened pooled features: ``channels * pooled_side**2``."""
     return channels * pooled_side(side, *pool) ** 2
-
-
-def topk_hits(scores: torch.Tensor, labels: torch.Tensor,
-              topk: Sequence[int] = (1, )) -> Dict[int, torch.Tensor]:
-    """For scores (N, K) and labels (N,): ``{k: (N,) bool}``, whether the label is among
-    the ``k`` best scores (``k`` is capped at K)."""
-    largest = min(max(topk), scores.shape[1])
-    best = scores.topk(largest, dim=1).indices
-    hits = best == labels.view(-1, 1)
-    return {k: hits[:, :min(k, scores.shape[1])].any(dim=1) for k in topk}
 
 
 def per_level_accuracy(scores: Dict[str, torch.Tensor], labels: torch.Tensor,

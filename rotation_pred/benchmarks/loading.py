@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from mmpretrain.registry import DATASETS, MODELS
 
-from .pretrained import check_backbone_fits, read_backbone_weights
+from .checkpoint import load_backbone
 
 
 def all_levels(backbone_cfg: dict) -> Sequence[int]:
@@ -27,8 +27,9 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
                 backbone_only: bool = False) -> torch.nn.Module:
     """The config's model with the backbone returning ``levels``; weights from
     ``checkpoint`` (strict), or a random initialisation drawn with ``seed``.
-    ``backbone_only``: load just the backbone, from any checkpoint whose backbone
-    fits (a supervised classifier, a converted backbone)."""
+    ``backbone_only``: load just the backbone (:func:`~.checkpoint.load_backbone`,
+    strict), from any checkpoint whose backbone fits: a whole model of any algorithm
+    (a supervised classifier, SimCLR...) or a backbone-only checkpoint."""
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = copy.deepcopy(cfg.model)
     if levels is not None:
@@ -37,9 +38,7 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
     model = MODELS.build(model_cfg)
     model.init_weights()
     if checkpoint is not None and backbone_only:
-        weights = read_backbone_weights(checkpoint)
-        check_backbone_fits(model.backbone, weights, checkpoint)
-        model.backbone.load_state_dict(weights)
+        load_backbone(model.backbone, checkpoint, logger='current')
     elif checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.eval()

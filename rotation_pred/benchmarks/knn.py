@@ -8,7 +8,7 @@ from typing import Dict, Sequence
 import torch
 import torch.nn.functional as F
 
-from .multi_level import topk_hits
+from ..evaluation.topk import topk_hits
 
 KNN_KS = (10, 20, 100, 200)
 

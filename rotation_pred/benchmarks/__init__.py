@@ -1,0 +1,9 @@
+"""The benchmark layer: frozen-feature protocols (linear probe, k-NN, SVM, low-shot SVM,
+multi-level pooling), their reports, and the one reader of pretrained backbone weights
+(:mod:`.checkpoint`).
+
+Only the tools (``tools/benchmarks``, ``tools/zoo``, ``tools/model_converters``,
+``tools/*.py``) and the tests import it, one module at a time: this file imports nothing,
+so ``import rotation_pred.benchmarks.checkpoint`` does not load scikit-learn, and
+``import rotation_pred`` (training) loads none of this package.
+"""
