@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -24,6 +25,14 @@ def run_tool(*args, env=None, timeout=900, check=True):
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
     return proc
+
+
+def load_tool(path: str, name: str):
+    """The repository tool ``path`` (relative to the repository) as a module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope='session')

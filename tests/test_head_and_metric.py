@@ -100,3 +100,42 @@ def test_rotation_accuracy_reads_row_k_as_the_copy_turned_by_rotation_k():
     assert evaluate([[rows_right]])['rotation/accuracy'] == pytest.approx(100.0)
     shifted = scores_with_argmax([1, 2, 3, 0])
     assert evaluate([[shifted]])['rotation/accuracy'] == pytest.approx(0.0)
+
+
+# --- the multi-level linear metric -----------------------------------------------------
+
+def test_topk_hits_say_whether_the_label_is_among_the_k_best_scores():
+    from rotation_pred.evaluation.topk import topk_hits
+    scores = torch.tensor([[0.1, 0.7, 0.2],   # ranking 1, 2, 0
+                           [0.5, 0.3, 0.2],   # ranking 0, 1, 2
+                           [0.2, 0.3, 0.5]])  # ranking 2, 1, 0
+    hits = topk_hits(scores, torch.tensor([2, 0, 0]), topk=(1, 2, 5))
+    assert hits[1].tolist() == [False, True, False]
+    assert hits[2].tolist() == [True, True, False]
+    assert hits[5].tolist() == [True, True, True]  # k above the class count: every class
+
+
+def level_sample(label, **level_scores):
+    return dict(gt_label=torch.tensor([label]),
+                level_scores={name: torch.tensor(s) for name, s in level_scores.items()})
+
+
+def test_multi_level_accuracy_is_the_share_of_images_each_level_gets_right():
+    metric = METRICS.build(dict(type='MultiLevelAccuracy', topk=(1, 2)))
+    metric.process(None, [
+        level_sample(0, feat1=[0.9, 0.1, 0.0], feat2=[0.2, 0.5, 0.3]),  # 1: top1; 2: miss
+        level_sample(1, feat1=[0.6, 0.3, 0.1], feat2=[0.1, 0.8, 0.1]),  # 1: top2; 2: top1
+        level_sample(2, feat1=[0.5, 0.4, 0.1], feat2=[0.1, 0.2, 0.7]),  # 1: miss; 2: top1
+        level_sample(2, feat1=[0.1, 0.2, 0.7], feat2=[0.4, 0.5, 0.1]),  # 1: top1; 2: miss
+    ])
+    assert metric.evaluate(4) == {
+        'multi-level/feat1_top1': 50.0, 'multi-level/feat1_top2': 75.0,
+        'multi-level/feat2_top1': 50.0, 'multi-level/feat2_top2': 50.0}
+
+
+def test_multi_level_accuracy_needs_the_level_scores_of_the_multi_level_head():
+    metric = METRICS.build(dict(type='MultiLevelAccuracy'))
+    with pytest.raises(KeyError) as error:
+        metric.process(None, [dict(gt_label=torch.tensor([0]), pred_score=torch.ones(3))])
+    assert error.value.args[0] == ('MultiLevelAccuracy needs level_scores in the '
+                                   'predictions: use it with head MultiLevelLinearHead')

@@ -1,7 +1,6 @@
 """The zoo's tables are generated from result files, which name checkpoints relative to the
 repository; the figures tool draws from a checkpoint, for the NIN and for ResNet-50."""
 import glob
-import importlib.util
 import json
 import os
 import re
@@ -16,7 +15,7 @@ from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
 from rotation_pred.analysis import attention_map, filter_grid
-from conftest import REPO, run_tool
+from conftest import REPO, load_tool, run_tool
 
 README = """# zoo
 <!-- zoo:baselines -->
@@ -70,11 +69,7 @@ def test_tables_and_metafile_are_rebuilt_from_result_files(tmp_path):
 
 def zoo_evaluate():
     """tools/zoo/evaluate.py as a module."""
-    spec = importlib.util.spec_from_file_location('zoo_evaluate',
-                                                  f'{REPO}/tools/zoo/evaluate.py')
-    evaluate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(evaluate)
-    return evaluate
+    return load_tool('tools/zoo/evaluate.py', 'zoo_evaluate')
 
 
 def test_results_name_their_checkpoint_relative_to_the_repository(tmp_path, monkeypatch):
@@ -84,10 +79,11 @@ def test_results_name_their_checkpoint_relative_to_the_repository(tmp_path, monk
     absolute = os.path.join(REPO, 'work_dirs', 'zoo', 'supervised-run', 'epoch_2.pth')
     monkeypatch.setattr(evaluate.zoo, 'RESULTS', str(tmp_path))
     monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key: absolute)
-    monkeypatch.setattr(evaluate, 'load_model', lambda key: (None, None))
+    monkeypatch.setattr(evaluate, 'load_model', lambda key, **kwargs: (None, None))
     loader = types.SimpleNamespace(dataset=range(3))
-    evaluate.frozen_protocols('supervised', [], types.SimpleNamespace(max_dims=8),
-                              (loader, loader, loader))
+    args = types.SimpleNamespace(max_dims=8, seed=0, split='test',
+                                 cache_dir=str(tmp_path / 'cache'))
+    evaluate.frozen_protocols('supervised', [], args, (loader, loader, loader))
     written = json.loads((tmp_path / 'supervised.json').read_text())
     assert written['checkpoint'] == 'work_dirs/zoo/supervised-run/epoch_2.pth'
     for path in glob.glob(f'{REPO}/zoo/results/*.json'):

@@ -161,3 +161,12 @@ def load_backbone(backbone: torch.nn.Module, path: str, prefix: str = BACKBONE,
         from mmengine.logging import print_log
         print_log(report, logger=logger)
     return report
+
+
+def checkpoint_seed(path: str):
+    """The random seed the run that wrote checkpoint file ``path`` trained with (MMEngine
+    stores it as ``meta['seed']``), or None when the file records none."""
+    checkpoint = load_checkpoint_file(path)
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    seed = meta.get('seed') if isinstance(meta, Mapping) else None
+    return None if seed is None else int(seed)

@@ -16,7 +16,8 @@ PY=$(realpath -s "${VENV:-.venv}")/bin/python  # absolute: used after cd
 OUT=${OUT:-work_dirs/mutation}
 CORE="rotation_pred/rotations.py rotation_pred/models/rotation_pred.py
 rotation_pred/models/heads.py rotation_pred/models/backbones/nin.py
-rotation_pred/evaluation/rotation_metric.py"
+rotation_pred/evaluation/rotation_metric.py rotation_pred/evaluation/multi_level_metric.py
+rotation_pred/evaluation/topk.py"
 TESTS="tests/test_rotations.py tests/test_algorithm.py tests/test_head_and_metric.py
 tests/test_nin.py tests/test_fast_modes.py tests/test_bad_input.py"
 

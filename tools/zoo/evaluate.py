@@ -1,7 +1,8 @@
 """Evaluate the Fashion-MNIST zoo and write one JSON file of results per model.
 
     python tools/zoo/evaluate.py [--models rotnet random ...] \
-        [--protocols probe knn svm lowshot semisup epochs]
+        [--protocols probe knn svm lowshot semisup epochs] [--split test|val] \
+        [--seed 0] [--cache-dir work_dirs/zoo/feature_cache]
 
 Frozen-feature protocols use the first --train-samples training images and the whole
 test split (10,000 images): linear probe of every block (features pooled to at most
@@ -10,6 +11,17 @@ SVM and low-shot SVM (one-vs-rest over the 10 classes, k = 1..96 positives x 5 s
 on the first --svm-samples training images. Semi-supervised: fine-tuning with 1% and
 10% of the labels (configs/fashion-mnist-zoo/finetune_*). Every setting is fixed in
 advance; nothing is chosen on the test set.
+
+Every number is also a row of zoo/results/rows.jsonl (rotation_pred.benchmarks.results:
+model, seed, protocol, level, setting, split, metric, value and provenance); a rerun
+replaces the rows it measures again. --split val scores on validation images held out of
+the train split (train images 50,000-59,999) instead of the test split; it writes rows
+only (the JSON files and the README tables are test numbers), and leaves out the
+fine-tuning (scored on the test split) and the models whose pretraining saw the
+validation images (the supervised baseline, trained on all 60,000). --seed: the random backbone is drawn with it,
+and it is the seed recorded for the pretrained checkpoints (refused when a checkpoint
+records another). Features are extracted once per checkpoint, image set and pooling and
+kept in --cache-dir: protocols share them, and a run that was stopped resumes from them.
 """
 import argparse
 import glob
@@ -28,14 +40,15 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
-from rotation_pred.benchmarks.checkpoint import load_backbone
+from rotation_pred.benchmarks.checkpoint import checkpoint_seed, load_backbone
 from rotation_pred.benchmarks.converters import extract_backbone
-from rotation_pred.benchmarks.features import extract_features
+from rotation_pred.benchmarks.feature_cache import cached_features
 from rotation_pred.benchmarks.knn import knn_accuracy
 from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
-                                              rotation_accuracy)
+                                              rotation_accuracy, validation_indices)
 from rotation_pred.benchmarks.low_shot import low_shot_svm_map
+from rotation_pred.benchmarks.results import make_row, provenance, update_rows
 from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -44,15 +57,36 @@ import zoo_models as zoo  # noqa: E402
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 PROTOCOLS = ('probe', 'knn', 'svm', 'lowshot', 'semisup', 'epochs')
+ROWS = 'rows.jsonl'
 
 
-def load_model(key, checkpoint=None):
+def model_config(key):
+    """The config whose model the zoo builds for ``key``: the pretraining config of a
+    rotation model, the RotNet config for the random and the supervised backbones."""
     title, config, kind = zoo.MODELS[key]
-    cfg = Config.fromfile(config if kind == 'rotation' else zoo.ROTNET_CONFIG)
+    return config if kind == 'rotation' else zoo.ROTNET_CONFIG
+
+
+def model_checkpoint(key):
+    """The checkpoint the zoo evaluates for ``key`` (None: random initialisation)."""
+    return None if zoo.MODELS[key][2] == 'random' else zoo.final_checkpoint(key)
+
+
+def load_model(key, checkpoint=None, seed=0):
+    """``(cfg, model)`` of zoo model ``key`` returning every level: a random backbone
+    drawn with ``seed``, or the weights of ``checkpoint`` (default: the final one).
+    Raises ValueError naming the checkpoint when it records a seed other than ``seed``
+    (the rows would record the wrong one)."""
+    kind = zoo.MODELS[key][2]
+    cfg = Config.fromfile(model_config(key))
     levels = all_levels(cfg.model.backbone)
     if kind == 'random':
-        return cfg, build_model(cfg, None, levels)
+        return cfg, build_model(cfg, None, levels, seed=seed)
     checkpoint = checkpoint or zoo.final_checkpoint(key)
+    recorded = checkpoint_seed(checkpoint)
+    if recorded is not None and recorded != seed:
+        raise ValueError(f'{checkpoint} was trained with seed {recorded}, not --seed '
+                         f'{seed}')
     return cfg, build_model(cfg, checkpoint, levels, backbone_only=kind == 'supervised')
 
 
@@ -76,67 +110,122 @@ def write_results(key, results):
         json.dump(results, f, indent=1)
 
 
-def probe(model, train_loader, test_loader, args):
-    train, train_y = extract_features(model, train_loader, args.max_dims)
-    test, test_y = extract_features(model, test_loader, args.max_dims)
+def feature_reader(cfg, model, checkpoint, args):
+    """``features(loader, gap=False) -> ({level: (N, D)}, labels (N,))`` of ``model``
+    (loaded from ``checkpoint``, or drawn with ``args.seed`` when it is None), pooled to
+    ``args.max_dims`` values or globally, through the cache ``args.cache_dir``."""
+    def features(loader, gap=False):
+        return cached_features(model, loader, args.cache_dir, checkpoint=checkpoint,
+                               seed=args.seed, max_dims=args.max_dims, gap=gap,
+                               model_cfg=cfg.model,
+                               label=f'[zoo] features of {len(loader.dataset)} images')
+    return features
+
+
+def rows_of(key, args, config, checkpoint):
+    """``row(protocol, level, setting, metric, value)``: a result row of zoo model
+    ``key`` on ``args.split`` with ``args.seed``, its provenance computed once."""
+    source = provenance(config, checkpoint)
+
+    def row(protocol, level, setting, metric, value, split=None):
+        return make_row(model=key, seed=args.seed, protocol=protocol, level=level,
+                        setting=setting, split=split or args.split, metric=metric,
+                        value=value, provenance=source)
+    return row
+
+
+def save_rows(rows):
+    """Add ``rows`` to zoo/results/rows.jsonl, replacing those they measure again."""
+    if rows:
+        update_rows(osp.join(zoo.RESULTS, ROWS), rows)
+
+
+def probe(features, train_loader, test_loader):
+    """``{blockN: top-1 (%)}`` of a linear classifier on each level's features."""
+    train, train_y = features(train_loader)
+    test, test_y = features(test_loader)
     return {f'block{level + 1}': linear_probe_accuracy(train[level], train_y, test[level],
                                                        test_y)
             for level in sorted(train)}
 
 
 def frozen_protocols(key, protocols, args, loaders):
-    cfg, model = load_model(key)
+    cfg, model = load_model(key, seed=args.seed)
+    checkpoint = model_checkpoint(key)
+    features = feature_reader(cfg, model, checkpoint, args)
     train_loader, test_loader, svm_loader = loaders
     results = read_results(key)
-    results['checkpoint'] = None if zoo.MODELS[key][2] == 'random' else \
-        repo_relative(zoo.final_checkpoint(key))
+    results['checkpoint'] = None if checkpoint is None else repo_relative(checkpoint)
+    rows, row = [], None
+    if zoo.MODELS[key][2] in ('rotation', 'random') or protocols:
+        row = rows_of(key, args, model_config(key), checkpoint)
     if zoo.MODELS[key][2] in ('rotation', 'random'):
         results['rotation_accuracy'] = rotation_accuracy(model, test_loader)
+        rows.append(row('rotation_accuracy', None, '', 'top1', results['rotation_accuracy']))
     if 'probe' in protocols:
-        results['probe'] = probe(model, train_loader, test_loader, args)
+        results['probe'] = probe(features, train_loader, test_loader)
+        rows += [row('linear_probe', block, f'train={len(train_loader.dataset)}', 'top1', v)
+                 for block, v in results['probe'].items()]
     if 'knn' in protocols:
-        train, train_y = extract_features(model, train_loader, gap=True)
-        test, test_y = extract_features(model, test_loader, gap=True)
+        train, train_y = features(train_loader, gap=True)
+        test, test_y = features(test_loader, gap=True)
         results['knn'] = {
             f'block{level + 1}': {str(k): acc[1] for k, acc in knn_accuracy(
                 torch.from_numpy(train[level]), torch.from_numpy(train_y),
                 torch.from_numpy(test[level]), torch.from_numpy(test_y),
                 topk=(1, )).items()} for level in sorted(train)}
+        rows += [row('knn', block, f'k={k}', 'top1', v)
+                 for block, per_k in results['knn'].items() for k, v in per_k.items()]
     if 'svm' in protocols or 'lowshot' in protocols:
-        train, train_y = extract_features(model, svm_loader, args.max_dims)
-        test, test_y = extract_features(model, test_loader, args.max_dims)
+        train, train_y = features(svm_loader)
+        test, test_y = features(test_loader)
         train_t, test_t = one_vs_rest_targets(train_y, 10), one_vs_rest_targets(test_y, 10)
         for level in sorted(train):
             name = f'block{level + 1}'
             if 'svm' in protocols:
                 out = svm_map(train[level], train_t, test[level], test_t)
                 results.setdefault('svm', {})[name] = dict(mAP=out['mAP'], cost=out['cost'])
+                rows.append(row('svm', name, f'train={len(svm_loader.dataset)}', 'mAP',
+                                out['mAP']))
             if 'lowshot' in protocols:
                 out = low_shot_svm_map(train[level], train_t, test[level], test_t)
                 results.setdefault('lowshot', {})[name] = {
                     str(k): {s: v[s] for s in ('mean', 'std', 'min', 'max', 'cost')}
                     for k, v in out.items()}
+                rows += [row('low_shot', name, f'k={k}', 'mAP', v['mean'])
+                         for k, v in out.items()]
     results['frozen_protocol'] = dict(train_samples=len(train_loader.dataset),
                                       test_samples=len(test_loader.dataset),
                                       svm_train_samples=len(svm_loader.dataset),
                                       max_dims=args.max_dims)
-    write_results(key, results)
+    save_rows(rows)
+    if args.split == 'test':
+        write_results(key, results)
 
 
 def probe_over_epochs(key, args, loaders):
     """Rotation accuracy and linear probe of every epoch's checkpoint (paper Fig. 5a)."""
     train_loader, test_loader, _ = loaders
-    rows = []
+    epochs, rows = [], []
     for path in sorted(glob.glob(osp.join(zoo.work_dir(key), 'epoch_*.pth')),
                        key=lambda p: int(p.rsplit('_', 1)[1][:-4])):
-        _, model = load_model(key, path)
-        rows.append(dict(epoch=int(path.rsplit('_', 1)[1][:-4]),
-                         rotation_accuracy=rotation_accuracy(model, test_loader),
-                         probe=probe(model, train_loader, test_loader, args)))
-        print(f'[zoo] {key} epoch {rows[-1]["epoch"]}: {rows[-1]}', flush=True)
-    results = read_results(key)
-    results['epochs'] = rows
-    write_results(key, results)
+        cfg, model = load_model(key, path, seed=args.seed)
+        epoch = int(path.rsplit('_', 1)[1][:-4])
+        epochs.append(dict(epoch=epoch,
+                           rotation_accuracy=rotation_accuracy(model, test_loader),
+                           probe=probe(feature_reader(cfg, model, path, args), train_loader,
+                                       test_loader)))
+        row = rows_of(key, args, model_config(key), path)
+        rows.append(row('rotation_accuracy', None, f'epoch={epoch}', 'top1',
+                        epochs[-1]['rotation_accuracy']))
+        rows += [row('linear_probe', block, f'train={len(train_loader.dataset)}, '
+                     f'epoch={epoch}', 'top1', v) for block, v in epochs[-1]['probe'].items()]
+        print(f'[zoo] {key} epoch {epoch}: {epochs[-1]}', flush=True)
+    save_rows(rows)
+    if args.split == 'test':
+        results = read_results(key)
+        results['epochs'] = epochs
+        write_results(key, results)
 
 
 def check_backbone_fits_config(config: str, backbone: str) -> None:
@@ -147,6 +236,20 @@ def check_backbone_fits_config(config: str, backbone: str) -> None:
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     module = MODELS.build(dict(cfg.model.backbone, init_cfg=None))
     print(f'[zoo] {load_backbone(module, backbone)} (fits {config})', flush=True)
+
+
+def semi_supervised(key, args):
+    """Fine-tuning with 1% and 10% of the labels: into the JSON file and the rows."""
+    results = read_results(key)
+    results['semisup'] = {f: fine_tune(key, f) for f in ('1pct', '10pct')}
+    write_results(key, results)
+    rows = []
+    for fraction, top1 in results['semisup'].items():
+        config = f'{zoo.ZOO_CONFIGS}/finetune_nin3b-w48_1xb64_fashion-mnist-{fraction}.py'
+        row = rows_of(key, args, config, model_checkpoint(key))
+        rows.append(row('fine_tune', None, f'labels={fraction[:-3]}%', 'top1', top1,
+                        split='test'))
+    save_rows(rows)
 
 
 def fine_tune(key, fraction_name):
@@ -169,21 +272,66 @@ def fine_tune(key, fraction_name):
     return [r['accuracy/top1'] for r in rows if 'accuracy/top1' in r][-1]
 
 
+def pretrained_on_validation(key, probe_samples):
+    """Why zoo model ``key`` cannot be scored on the validation images (its pretraining
+    config trains on some of them, such as the supervised baseline on all 60,000 train
+    images), or None when it can."""
+    config = zoo.MODELS[key][1]
+    if config is None:
+        return None
+    try:
+        validation_indices(Config.fromfile(config), probe_samples)
+    except ValueError as e:
+        return f'{config}: {e}'
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--models', nargs='+', default=list(zoo.MODELS),
-                        choices=list(zoo.MODELS))
-    parser.add_argument('--protocols', nargs='+', default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument('--models', nargs='+', default=None, choices=list(zoo.MODELS),
+                        help='default: all of them (with --split val: those whose '
+                        'pretraining did not see the validation images)')
+    parser.add_argument('--protocols', nargs='+', default=None, choices=PROTOCOLS,
+                        help='default: all of them (with --split val: all but semisup)')
     parser.add_argument('--train-samples', type=int, default=10000)
     parser.add_argument('--svm-samples', type=int, default=2000)
     parser.add_argument('--max-dims', type=int, default=2500)
+    parser.add_argument('--split', choices=('test', 'val'), default='test',
+                        help='score on the test split, or on the validation images held '
+                        'out of the train split (train images 50,000-59,999)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='the random backbone\'s seed, recorded as the seed of the '
+                        'pretrained checkpoints')
+    parser.add_argument('--cache-dir', default=osp.join(zoo.WORK_ROOT, 'feature_cache'),
+                        help='where extracted features are kept and looked up')
     args = parser.parse_args()
+    if args.protocols is None:
+        args.protocols = [p for p in PROTOCOLS if args.split == 'test' or p != 'semisup']
+    elif args.split == 'val' and 'semisup' in args.protocols:
+        parser.error('semisup fine-tunes and scores on the test split only; leave it out '
+                     'with --split val')
     MMLogger.get_instance('zoo', log_level='WARNING')
+    models = args.models or list(zoo.MODELS)
+    if args.split == 'val':
+        seen = {key: pretrained_on_validation(key, max(args.train_samples,
+                                                       args.svm_samples)) for key in models}
+        seen = {key: reason for key, reason in seen.items() if reason}
+        if seen and args.models is not None:
+            parser.error('; '.join(f'{key} cannot be scored on the validation images: '
+                                   f'{reason}' for key, reason in seen.items()))
+        for key, reason in seen.items():
+            print(f'[zoo] {key} left out of --split val: {reason}', flush=True)
+        models = [key for key in models if key not in seen]
+    args.models = models
     cfg = Config.fromfile(zoo.ROTNET_CONFIG)
-    loaders = (build_eval_loader(cfg, 'train', args.train_samples),
-               build_eval_loader(cfg, 'test'),
+    if args.split == 'val':
+        val = validation_indices(cfg, max(args.train_samples, args.svm_samples))
+        scored = build_eval_loader(cfg, 'train', val)
+    else:
+        scored = build_eval_loader(cfg, 'test')
+        assert len(scored.dataset) == 10000, 'the Fashion-MNIST test split has 10,000 images'
+    loaders = (build_eval_loader(cfg, 'train', args.train_samples), scored,
                build_eval_loader(cfg, 'train', args.svm_samples))
-    assert len(loaders[1].dataset) == 10000, 'the Fashion-MNIST test split has 10,000 images'
     for key in args.models:
         start = time.time()
         frozen = [p for p in args.protocols if p in ('probe', 'knn', 'svm', 'lowshot')]
@@ -194,9 +342,7 @@ def main():
         if 'epochs' in args.protocols and key == 'rotnet':
             probe_over_epochs(key, args, loaders)
         if 'semisup' in args.protocols and key in ('rotnet', 'random'):
-            results = read_results(key)
-            results['semisup'] = {f: fine_tune(key, f) for f in ('1pct', '10pct')}
-            write_results(key, results)
+            semi_supervised(key, args)
         print(f'[zoo] {key}: {args.protocols} done in {time.time() - start:.0f} s', flush=True)
 
 

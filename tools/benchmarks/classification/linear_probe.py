@@ -10,6 +10,12 @@ The classifiers train on the first --train-samples images of the train split and
 scored on the test split, or with ``--split val`` on a validation set held out of the
 train split: its last 10,000 images (Fashion-MNIST: 50,000-59,999), disjoint from the
 pretraining images (the config's train indices) and from the probe's training images.
+
+The work dir gets linear_probe.json and rows.jsonl: one row per number
+(rotation_pred.benchmarks.results; model --model-name, default the config's name, and
+'random' for the baseline; seed: the one the checkpoint records, 0 for the baseline),
+rows of a rerun replacing those it measures again. --cache-dir keeps the extracted
+features there and reuses them (rotation_pred.benchmarks.feature_cache).
 """
 import argparse
 import json
@@ -21,11 +27,16 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import rotation_pred  # noqa: F401
+from rotation_pred.benchmarks.checkpoint import checkpoint_seed
+from rotation_pred.benchmarks.feature_cache import cached_features
 from rotation_pred.benchmarks.features import extract_features
 from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
+from rotation_pred.benchmarks.results import make_row, provenance, update_rows
 from rotation_pred.benchmarks.tables import markdown_table
+
+RANDOM_SEED = 0  # the random baseline's initialisation
 
 
 def parse_args():
@@ -45,14 +56,32 @@ def parse_args():
     parser.add_argument('--epochs', type=int, default=30)
     parser.add_argument('--no-random-baseline', action='store_true')
     parser.add_argument('--work-dir', default=None)
+    parser.add_argument('--model-name', default=None,
+                        help='the model named in rows.jsonl (default: the config\'s name)')
+    parser.add_argument('--cache-dir', default=None,
+                        help='keep extracted features there and reuse them (default: '
+                        'extract every time)')
     return parser.parse_args()
+
+
+def features_of(cfg, model, checkpoint, args):
+    """``features(loader) -> ({level: (N, D)}, labels (N,))``, through the cache when
+    ``args.cache_dir`` is set."""
+    def features(loader):
+        if args.cache_dir is None:
+            return extract_features(model, loader, args.max_dims)
+        return cached_features(model, loader, args.cache_dir, checkpoint=checkpoint,
+                               seed=RANDOM_SEED, max_dims=args.max_dims,
+                               model_cfg=cfg.model)
+    return features
 
 
 def evaluate(cfg, checkpoint, args, train_loader, test_loader):
     levels = all_levels(cfg.model.backbone)
-    model = build_model(cfg, checkpoint, levels)
-    train_feats, train_y = extract_features(model, train_loader, args.max_dims)
-    test_feats, test_y = extract_features(model, test_loader, args.max_dims)
+    model = build_model(cfg, checkpoint, levels, seed=RANDOM_SEED)
+    features = features_of(cfg, model, checkpoint, args)
+    train_feats, train_y = features(train_loader)
+    test_feats, test_y = features(test_loader)
     row = {'rotation_accuracy': rotation_accuracy(model, test_loader)}
     for level in sorted(train_feats):
         row[f'block{level + 1}'] = linear_probe_accuracy(
@@ -60,6 +89,20 @@ def evaluate(cfg, checkpoint, args, train_loader, test_loader):
         print(f'  level {level + 1}: {train_feats[level].shape[1]} dims, '
               f'top-1 {row[f"block{level + 1}"]:.2f}', flush=True)
     return row
+
+
+def result_rows(name, checkpoint, row, args, train_samples):
+    """The numbers of ``row`` (one run of :func:`evaluate`) as result rows."""
+    source = provenance(args.config, checkpoint)
+    seed = RANDOM_SEED if checkpoint is None else checkpoint_seed(checkpoint)
+
+    def make(protocol, level, setting, value):
+        return make_row(model=name, seed=seed, protocol=protocol, level=level,
+                        setting=setting, split=args.split, metric='top1', value=value,
+                        provenance=source)
+    return [make('rotation_accuracy', None, '', row['rotation_accuracy'])] + \
+        [make('linear_probe', level, f'train={train_samples}', value)
+         for level, value in row.items() if level != 'rotation_accuracy']
 
 
 def main():
@@ -82,11 +125,14 @@ def main():
     runs = [('RotNet', args.checkpoint)]
     if not args.no_random_baseline:
         runs.append(('random init', None))
-    results = {}
+    model_name = args.model_name or osp.splitext(osp.basename(args.config))[0]
+    results, rows = {}, []
     for name, checkpoint in runs:
         start = time.time()
         print(f'[linear probe] {name}: {checkpoint or "random initialisation"}', flush=True)
         results[name] = evaluate(cfg, checkpoint, args, train_loader, test_loader)
+        rows += result_rows(model_name if checkpoint else 'random', checkpoint,
+                            results[name], args, len(train_loader.dataset))
         print(f'[linear probe] {name} done in {time.time() - start:.0f} s', flush=True)
     summary = dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
                    train_samples=len(train_loader.dataset),
@@ -97,6 +143,7 @@ def main():
     out = osp.join(work_dir, 'linear_probe.json')
     with open(out, 'w') as f:
         json.dump(summary, f, indent=2)
+    update_rows(osp.join(work_dir, 'rows.jsonl'), rows)
     columns = list(next(iter(results.values())))
     print(f'\nLinear probe on {summary["train_samples"]} train / '
           f'{summary["test_samples"]} {described} (top-1 %; rotation accuracy on the '
@@ -104,7 +151,7 @@ def main():
     print(markdown_table(['features'] + columns,
                          [[name] + [f'{row[c]:.2f}' for c in columns]
                           for name, row in results.items()]))
-    print(f'\nresults: {out}')
+    print(f'\nresults: {out} and {osp.join(work_dir, "rows.jsonl")}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,299 @@
+"""Benchmark results as rows of one schema, each carrying its provenance.
+
+A row is one number: a flat dict with exactly the fields :data:`FIELDS`, in that order:
+
+=============  ==============================================================
+``model``      str: the evaluated model (a zoo key such as ``'rotnet'``)
+``seed``       int or None: the seed of this replicate (pretraining, or the
+               initialisation of a random backbone)
+``protocol``   one of :data:`PROTOCOLS`
+``level``      str or None: the feature level (``'block1'``), None for the
+               whole model (rotation accuracy, fine-tuning)
+``setting``    str: the protocol's varying parameter (``'k=20'``,
+               ``'train=10000'``), ``''`` for none
+``split``      ``'val'`` or ``'test'``: where the number was measured
+``metric``     str: ``'top1'``, ``'mAP'``...
+``value``      float, finite
+``provenance`` dict: what :func:`provenance` returns
+=============  ==============================================================
+
+Rows live in JSON Lines files (one row a line): :func:`write_rows` replaces a file
+atomically, :func:`append_rows` adds to one, :func:`update_rows` replaces the rows that
+measure the same thing again, :func:`read_rows` reads one back, checking every line.
+
+The files are committed, so no row names a directory of the machine that wrote it:
+paths are relative to the repository, and a path outside it is kept as its base name
+marked ``(outside the repository)``.
+"""
+import datetime
+import hashlib
+import json
+import math
+import numbers
+import os
+import os.path as osp
+import platform
+import shlex
+import subprocess
+import sys
+from importlib import metadata
+from typing import Dict, Iterable, List, Optional, Sequence
+
+#: The fields of a row, in the order they are written.
+FIELDS = ('model', 'seed', 'protocol', 'level', 'setting', 'split', 'metric', 'value',
+          'provenance')
+#: The fields that say what a row measures: two rows equal on these measure the same
+#: thing (a rerun), whatever their value and provenance.
+IDENTITY = FIELDS[:7]
+PROTOCOLS = ('linear_probe', 'knn', 'svm', 'low_shot', 'rotation_accuracy',
+             'multi_level_linear', 'fine_tune')
+SPLITS = ('val', 'test')
+#: The distributions whose versions :func:`provenance` records (those installed).
+DISTRIBUTIONS = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmpretrain', 'rotation_pred',
+                 'numpy', 'scikit-learn')
+OUTSIDE = '(outside the repository)'
+#: The repository this package sits in (rotation_pred/benchmarks/results.py -> root).
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CHUNK = 1 << 20
+
+
+def repo_path(path: Optional[str], repo: str = REPO) -> Optional[str]:
+    """``path`` (absolute, or relative to the working directory) relative to ``repo``,
+    with ``/`` separators; a path outside ``repo`` becomes ``'NAME (outside the
+    repository)'``. None stays None."""
+    if path is None:
+        return None
+    absolute = osp.abspath(path)  # symbolic links kept: .venv/bin/python stays inside
+    for root in dict.fromkeys((osp.abspath(repo), osp.realpath(repo))):
+        if absolute == root or absolute.startswith(root + os.sep):
+            return osp.relpath(absolute, root).replace(os.sep, '/')
+    return f'{osp.basename(absolute)} {OUTSIDE}'
+
+
+def _command_word(word: str, repo: str) -> str:
+    """One word of a command line without machine paths: an absolute path (alone or
+    after ``=``, as in ``--cfg-options a=/x/y``) relative to ``repo``, or its base name
+    when outside it."""
+    name, eq, value = word.rpartition('=') if '=' in word else ('', '', word)
+    if not osp.isabs(value):
+        return word
+    relative = repo_path(value, repo)
+    if relative.endswith(OUTSIDE):
+        relative = osp.basename(value)
+    return name + eq + relative
+
+
+def command_line(argv: Optional[Sequence[str]] = None, repo: str = REPO) -> str:
+    """The command that ran, ``shlex``-quoted: ``[sys.executable] + sys.argv`` by default,
+    each absolute path made relative to ``repo`` (or cut to its base name)."""
+    words = [sys.executable] + list(sys.argv) if argv is None else list(argv)
+    return shlex.join(_command_word(w, repo) for w in words)
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 (hex) of the bytes of file ``path``, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(CHUNK), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def git_commit(repo: str = REPO) -> Optional[str]:
+    """``git rev-parse HEAD`` of ``repo``, plus ``-dirty`` when ``git status --porcelain``
+    lists anything; None when ``repo`` is no git checkout (or git is missing)."""
+    try:
+        head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo, capture_output=True,
+                              text=True, timeout=60)
+        if head.returncode != 0:
+            return None
+        status = subprocess.run(['git', 'status', '--porcelain'], cwd=repo,
+                                capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    dirty = status.returncode != 0 or bool(status.stdout.strip())
+    return head.stdout.strip() + ('-dirty' if dirty else '')
+
+
+def versions() -> Dict[str, str]:
+    """``{name: version}`` of Python and of the installed :data:`DISTRIBUTIONS`, read from
+    the installed metadata (nothing is imported; MMCV may be installed as mmcv-lite)."""
+    found = {'python': platform.python_version()}
+    for name in DISTRIBUTIONS:
+        for candidate in (name, 'mmcv-lite') if name == 'mmcv' else (name, ):
+            try:
+                found[name] = metadata.version(candidate)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, else ``platform.processor()``."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def provenance(config: Optional[str], checkpoint: Optional[str],
+               command: Optional[str] = None, device: str = 'cpu',
+               repo: str = REPO) -> Dict:
+    """Where a result comes from: a dict with
+
+    * ``config``, ``checkpoint``: paths relative to ``repo`` (see :func:`repo_path`);
+      ``checkpoint_sha256``: the checkpoint file's sha256 (None without a checkpoint);
+    * ``git_commit``: see :func:`git_commit`; ``versions``: see :func:`versions`;
+    * ``device``: ``'cpu'`` or ``'cuda'`` (where the model ran: the benchmark tools
+      run it on the CPU unless they say otherwise), ``device_name``: the CPU model or
+      the GPU's name, ``threads``: ``torch.get_num_threads()``;
+    * ``command``: the command line (default: :func:`command_line`), ``time``: now, UTC,
+      ISO 8601.
+    """
+    import torch
+    device = getattr(device, 'type', str(device)).split(':')[0]
+    if device not in ('cpu', 'cuda'):
+        raise ValueError(f'provenance: device must be cpu or cuda, not {device!r}')
+    return dict(
+        config=repo_path(config, repo),
+        checkpoint=repo_path(checkpoint, repo),
+        checkpoint_sha256=None if checkpoint is None else file_sha256(checkpoint),
+        git_commit=git_commit(repo),
+        versions=versions(),
+        device=device,
+        device_name=torch.cuda.get_device_name() if device == 'cuda' else cpu_name(),
+        threads=torch.get_num_threads(),
+        command=command_line(repo=repo) if command is None else command,
+        time=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
+
+
+def _text(field: str, value, allow_none: bool = False, allow_empty: bool = False):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or (not value and not allow_empty):
+        kind = ('a string' if allow_empty else 'a non-empty string') + \
+            (' or None' if allow_none else '')
+        raise ValueError(f'result row: {field} must be {kind}, not {value!r}')
+    return value
+
+
+def make_row(model: str, seed: Optional[int], protocol: str, level: Optional[str],
+             setting: str, split: str, metric: str, value: float,
+             provenance: Dict) -> Dict:
+    """A result row (fields :data:`FIELDS`, in order), checked; ``value`` as a float.
+
+    Raises ValueError naming the field at fault: ``model``/``metric`` not a non-empty
+    string, ``seed`` not an int or None, ``protocol`` not in :data:`PROTOCOLS`, ``level``
+    not a non-empty string or None, ``setting`` not a string, ``split`` not in
+    :data:`SPLITS`, ``value`` not a finite number, ``provenance`` not a dict."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise ValueError(f'result row: seed must be an int or None, not {seed!r}')
+    if protocol not in PROTOCOLS:
+        raise ValueError(f'result row: protocol must be one of {list(PROTOCOLS)}, '
+                         f'not {protocol!r}')
+    if split not in SPLITS:
+        raise ValueError(f'result row: split must be one of {list(SPLITS)}, not {split!r}')
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not math.isfinite(value):
+        raise ValueError(f'result row: value must be a finite number, not {value!r}')
+    if not isinstance(provenance, dict):
+        raise ValueError(f'result row: provenance must be a dict, not '
+                         f'{type(provenance).__name__}')
+    return dict(model=_text('model', model), seed=None if seed is None else int(seed),
+                protocol=protocol, level=_text('level', level, allow_none=True),
+                setting=_text('setting', setting, allow_empty=True), split=split,
+                metric=_text('metric', metric), value=float(value), provenance=provenance)
+
+
+def check_row(row) -> Dict:
+    """``row`` (a dict read back) checked as :func:`make_row` checks one; it must have
+    exactly the fields :data:`FIELDS` (ValueError naming the missing or extra ones)."""
+    if not isinstance(row, dict):
+        raise ValueError(f'result row: a JSON object is needed, not {type(row).__name__}')
+    missing = [f for f in FIELDS if f not in row]
+    extra = [f for f in row if f not in FIELDS]
+    if missing or extra:
+        raise ValueError(f'result row: fields missing: {missing}, unknown fields: {extra} '
+                         f'(a row has exactly {list(FIELDS)})')
+    return make_row(**row)
+
+
+def _dump(rows: Iterable[Dict]) -> str:
+    return ''.join(json.dumps(check_row(r), sort_keys=False) + '\n' for r in rows)
+
+
+def write_rows(path: str, rows: Iterable[Dict]) -> None:
+    """Write ``rows`` to the JSON Lines file ``path``, replacing it atomically: they go to
+    a temporary file beside it, renamed over ``path`` once complete (a reader, or a run
+    killed half way, never sees half a file). Every row is checked first."""
+    text = _dump(rows)
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    try:
+        with open(tmp, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def append_rows(path: str, rows: Iterable[Dict]) -> None:
+    """Add ``rows`` at the end of the JSON Lines file ``path`` (created if missing);
+    every row is checked before anything is written."""
+    text = _dump(rows)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'a') as f:
+        f.write(text)
+
+
+def read_rows(path: str) -> List[Dict]:
+    """The rows of the JSON Lines file ``path`` (blank lines skipped). Raises ValueError
+    naming ``path`` and the line number for a line that is not JSON or not a valid row."""
+    rows = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(check_row(json.loads(line)))
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{path}:{number}: not a JSON line: {e}') from None
+            except ValueError as e:
+                raise ValueError(f'{path}:{number}: {e}') from None
+    return rows
+
+
+def identity(row: Dict) -> tuple:
+    """The :data:`IDENTITY` fields of ``row``: what it measures."""
+    return tuple(row[f] for f in IDENTITY)
+
+
+def update_rows(path: str, rows: Iterable[Dict]) -> List[Dict]:
+    """Add ``rows`` to the JSON Lines file ``path``, dropping the rows already there that
+    measure the same thing (same :func:`identity`: a rerun replaces its old numbers);
+    rewrites the file atomically and returns all its rows."""
+    rows = [check_row(r) for r in rows]
+    new = {identity(r) for r in rows}
+    old = read_rows(path) if osp.isfile(path) else []
+    merged = [r for r in old if identity(r) not in new] + rows
+    write_rows(path, merged)
+    return merged
+
+
+def select(rows: Iterable[Dict], **field_equals) -> List[Dict]:
+    """The rows whose fields equal the given values, e.g.
+    ``select(rows, protocol='knn', split='val')``. Raises ValueError for a name that is
+    not a field of the schema (a misspelt field would select nothing)."""
+    unknown = [f for f in field_equals if f not in FIELDS]
+    if unknown:
+        raise ValueError(f'select: unknown fields {unknown}; fields: {list(FIELDS)}')
+    return [r for r in rows if all(r[f] == v for f, v in field_equals.items())]
