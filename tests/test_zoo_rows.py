@@ -35,7 +35,7 @@ def zoo(checkpoint, tmp_path, monkeypatch):
     evaluate = load_tool('tools/zoo/evaluate.py', 'zoo_evaluate')
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(evaluate.zoo, 'RESULTS', str(tmp_path / 'results'))
-    monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key: checkpoint)
+    monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key, seed=0: checkpoint)
     return evaluate
 
 

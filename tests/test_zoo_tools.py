@@ -78,7 +78,7 @@ def test_results_name_their_checkpoint_relative_to_the_repository(tmp_path, monk
     evaluate = zoo_evaluate()
     absolute = os.path.join(REPO, 'work_dirs', 'zoo', 'supervised-run', 'epoch_2.pth')
     monkeypatch.setattr(evaluate.zoo, 'RESULTS', str(tmp_path))
-    monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key: absolute)
+    monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key, seed=0: absolute)
     monkeypatch.setattr(evaluate, 'load_model', lambda key, **kwargs: (None, None))
     loader = types.SimpleNamespace(dataset=range(3))
     args = types.SimpleNamespace(max_dims=8, seed=0, split='test',
@@ -174,3 +174,19 @@ def test_figures_of_a_resnet50_rotnet(tmp_path):
     for name in ('attention.png', 'filters.png'):
         image = cv2.imread(str(out / name))
         assert image is not None and image.std() > 0, name
+
+
+def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypatch):
+    zoo = load_tool('tools/zoo/zoo_models.py', 'zoo_models_seeds')
+    monkeypatch.setattr(zoo, 'WORK_ROOT', str(tmp_path))
+    name = 'rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist'
+    assert zoo.work_dir('rotnet') == os.path.join(str(tmp_path), name)
+    assert zoo.work_dir('rotnet', 2) == os.path.join(str(tmp_path), 'seed2', name)
+    for seed in (0, 2):
+        os.makedirs(zoo.work_dir('rotnet', seed))
+        with open(os.path.join(zoo.work_dir('rotnet', seed), 'last_checkpoint'), 'w') as f:
+            f.write(f'seed{seed}.pth\n')
+    assert zoo.final_checkpoint('rotnet', 2) == 'seed2.pth'
+    assert zoo.final_checkpoint('rotnet') == 'seed0.pth'
+    with pytest.raises(FileNotFoundError, match='SEEDS=1 bash tools/zoo/pretrain_all.sh'):
+        zoo.final_checkpoint('rotnet', 1)

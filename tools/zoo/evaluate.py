@@ -67,9 +67,10 @@ def model_config(key):
     return config if kind == 'rotation' else zoo.ROTNET_CONFIG
 
 
-def model_checkpoint(key):
-    """The checkpoint the zoo evaluates for ``key`` (None: random initialisation)."""
-    return None if zoo.MODELS[key][2] == 'random' else zoo.final_checkpoint(key)
+def model_checkpoint(key, seed=0):
+    """The checkpoint the zoo evaluates for ``key`` and ``seed`` (None: random
+    initialisation)."""
+    return None if zoo.MODELS[key][2] == 'random' else zoo.final_checkpoint(key, seed)
 
 
 def load_model(key, checkpoint=None, seed=0):
@@ -82,7 +83,7 @@ def load_model(key, checkpoint=None, seed=0):
     levels = all_levels(cfg.model.backbone)
     if kind == 'random':
         return cfg, build_model(cfg, None, levels, seed=seed)
-    checkpoint = checkpoint or zoo.final_checkpoint(key)
+    checkpoint = checkpoint or zoo.final_checkpoint(key, seed)
     recorded = checkpoint_seed(checkpoint)
     if recorded is not None and recorded != seed:
         raise ValueError(f'{checkpoint} was trained with seed {recorded}, not --seed '
@@ -151,7 +152,7 @@ def probe(features, train_loader, test_loader):
 
 def frozen_protocols(key, protocols, args, loaders):
     cfg, model = load_model(key, seed=args.seed)
-    checkpoint = model_checkpoint(key)
+    checkpoint = model_checkpoint(key, args.seed)
     features = feature_reader(cfg, model, checkpoint, args)
     train_loader, test_loader, svm_loader = loaders
     results = read_results(key)
@@ -199,7 +200,7 @@ def frozen_protocols(key, protocols, args, loaders):
                                       svm_train_samples=len(svm_loader.dataset),
                                       max_dims=args.max_dims)
     save_rows(rows)
-    if args.split == 'test':
+    if args.split == 'test' and args.seed == 0:  # the per-model JSON files: seed 0, test
         write_results(key, results)
 
 
@@ -207,7 +208,7 @@ def probe_over_epochs(key, args, loaders):
     """Rotation accuracy and linear probe of every epoch's checkpoint (paper Fig. 5a)."""
     train_loader, test_loader, _ = loaders
     epochs, rows = [], []
-    for path in sorted(glob.glob(osp.join(zoo.work_dir(key), 'epoch_*.pth')),
+    for path in sorted(glob.glob(osp.join(zoo.work_dir(key, args.seed), 'epoch_*.pth')),
                        key=lambda p: int(p.rsplit('_', 1)[1][:-4])):
         cfg, model = load_model(key, path, seed=args.seed)
         epoch = int(path.rsplit('_', 1)[1][:-4])
@@ -300,16 +301,21 @@ def main():
                         help='score on the test split, or on the validation images held '
                         'out of the train split (train images 50,000-59,999)')
     parser.add_argument('--seed', type=int, default=0,
-                        help='the random backbone\'s seed, recorded as the seed of the '
-                        'pretrained checkpoints')
+                        help='the replicate: the random backbone is drawn with it, and the '
+                        'pretrained models are read from their run with this seed '
+                        '(work_dirs/zoo/seed<S>/, SEEDS=S bash tools/zoo/pretrain_all.sh)')
     parser.add_argument('--cache-dir', default=osp.join(zoo.WORK_ROOT, 'feature_cache'),
                         help='where extracted features are kept and looked up')
     args = parser.parse_args()
     if args.protocols is None:
-        args.protocols = [p for p in PROTOCOLS if args.split == 'test' or p != 'semisup']
+        args.protocols = [p for p in PROTOCOLS
+                          if (args.split == 'test' and args.seed == 0) or p != 'semisup']
     elif args.split == 'val' and 'semisup' in args.protocols:
         parser.error('semisup fine-tunes and scores on the test split only; leave it out '
                      'with --split val')
+    elif args.seed != 0 and 'semisup' in args.protocols:
+        parser.error('semisup fine-tunes the seed-0 models only (not yet per seed); leave '
+                     'it out with --seed')
     MMLogger.get_instance('zoo', log_level='WARNING')
     models = args.models or list(zoo.MODELS)
     if args.split == 'val':

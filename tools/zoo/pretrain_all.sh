@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Pretrain every model of the Fashion-MNIST zoo (README, "Model zoo"), one after the
-# other, into work_dirs/zoo/<config name>/. Every epoch's checkpoint is kept (for the
-# accuracy-over-epochs figure). 2 CPU cores: about 45 minutes in all.
+# Pretrain the models of the Fashion-MNIST zoo (README, "Model zoo"), one after the
+# other, for each seed: seed 0 into work_dirs/zoo/<config name>/, seed S into
+# work_dirs/zoo/seed<S>/<config name>/ (what tools/zoo/evaluate.py --seed S reads).
+# Every epoch's checkpoint is kept (for the accuracy-over-epochs figure). A finished run
+# is marked done and skipped; an interrupted one resumes from its last checkpoint.
+#   SEEDS="0 1 2"     the seeds (default: 0)
+#   ZOO_ONLY="a b"    only the configs whose name contains one of these words
+# 2 CPU cores: about 45 minutes per seed for every model.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-${VENV:-.venv}/bin/python}
@@ -16,13 +21,25 @@ configs=(
     configs/fashion-mnist-zoo/rotation-pred_nin4b-w48_1xb64-steplr-4e_fashion-mnist.py
     configs/fashion-mnist-zoo/rotation-pred_nin5b-w48_1xb64-steplr-4e_fashion-mnist.py
 )
-for config in "${configs[@]}"; do
-    name=$(basename "$config" .py)
-    if [ -f "$ROOT/$name/done" ]; then echo "[zoo] $name: done already"; continue; fi
-    echo "[zoo] $(date +%H:%M:%S) pretraining $name"
-    "$PY" tools/train.py "$config" --work-dir "$ROOT/$name" \
-        --cfg-options default_hooks.checkpoint.max_keep_ckpts=-1 > "$ROOT/$name.log" 2>&1 \
-        || { echo "[zoo] $name failed; see $ROOT/$name.log" >&2; exit 1; }
-    touch "$ROOT/$name/done"
+for seed in ${SEEDS:-0}; do
+    if [ "$seed" = 0 ]; then dir=$ROOT; else dir=$ROOT/seed$seed; fi
+    mkdir -p "$dir"
+    for config in "${configs[@]}"; do
+        name=$(basename "$config" .py)
+        if [ -n "${ZOO_ONLY:-}" ]; then
+            wanted=0
+            for word in $ZOO_ONLY; do [[ $name == *"$word"* ]] && wanted=1; done
+            [ $wanted = 1 ] || continue
+        fi
+        if [ -f "$dir/$name/done" ]; then echo "[zoo] seed $seed $name: done already"; continue; fi
+        resume=()
+        [ -f "$dir/$name/last_checkpoint" ] && resume=(--resume)
+        echo "[zoo] $(date +%H:%M:%S) pretraining $name, seed $seed ${resume[*]}"
+        "$PY" tools/train.py "$config" --work-dir "$dir/$name" ${resume[@]+"${resume[@]}"} \
+            --cfg-options default_hooks.checkpoint.max_keep_ckpts=-1 randomness.seed="$seed" \
+            >> "$dir/$name.log" 2>&1 \
+            || { echo "[zoo] $name seed $seed failed; see $dir/$name.log" >&2; exit 1; }
+        touch "$dir/$name/done"
+    done
 done
 echo "[zoo] $(date +%H:%M:%S) all pretrained"

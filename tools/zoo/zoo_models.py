@@ -36,14 +36,19 @@ BASELINES = ('rotnet', 'random', 'supervised')
 ABLATIONS = ('rotnet', 'rot0-180', 'rot90-270', 'rot8', 'random-rot', 'nin4b', 'nin5b')
 
 
-def work_dir(key: str) -> str:
-    return osp.join(WORK_ROOT, osp.splitext(osp.basename(MODELS[key][1]))[0])
+def work_dir(key: str, seed: int = 0) -> str:
+    """Where ``tools/zoo/pretrain_all.sh`` pretrains ``key`` with ``seed``:
+    work_dirs/zoo/<config name> for seed 0, work_dirs/zoo/seed<S>/<config name> else."""
+    name = osp.splitext(osp.basename(MODELS[key][1]))[0]
+    return osp.join(WORK_ROOT, name) if seed == 0 else osp.join(WORK_ROOT, f'seed{seed}', name)
 
 
-def final_checkpoint(key: str) -> str:
-    """The last checkpoint of a pretraining run (work_dirs/zoo/<config>/last_checkpoint)."""
-    pointer = osp.join(work_dir(key), 'last_checkpoint')
+def final_checkpoint(key: str, seed: int = 0) -> str:
+    """The last checkpoint of the pretraining of ``key`` with ``seed``
+    (``work_dir(key, seed)/last_checkpoint``)."""
+    pointer = osp.join(work_dir(key, seed), 'last_checkpoint')
     if not osp.isfile(pointer):
-        raise FileNotFoundError(f'{key}: {pointer} is missing; run tools/zoo/pretrain_all.sh')
+        raise FileNotFoundError(f'{key}: {pointer} is missing; run '
+                                f'SEEDS={seed} bash tools/zoo/pretrain_all.sh')
     with open(pointer) as f:
         return f.read().strip()
