@@ -200,8 +200,8 @@ def frozen_protocols(key, protocols, args, loaders):
                                       svm_train_samples=len(svm_loader.dataset),
                                       max_dims=args.max_dims)
     save_rows(rows)
-    if args.split == 'test' and args.seed == 0:  # the per-model JSON files: seed 0, test
-        write_results(key, results)
+    if args.split == 'test' and args.seed == 0 and not getattr(args, 'rows_only', False):
+        write_results(key, results)  # the per-model JSON files: seed 0, test
 
 
 def probe_over_epochs(key, args, loaders):
@@ -304,6 +304,9 @@ def main():
                         help='the replicate: the random backbone is drawn with it, and the '
                         'pretrained models are read from their run with this seed '
                         '(work_dirs/zoo/seed<S>/, SEEDS=S bash tools/zoo/pretrain_all.sh)')
+    parser.add_argument('--rows-only', action='store_true',
+                        help='write result rows only, leave the per-model JSON files of '
+                        'seed 0 (the single-seed tables) as they are')
     parser.add_argument('--cache-dir', default=osp.join(zoo.WORK_ROOT, 'feature_cache'),
                         help='where extracted features are kept and looked up')
     args = parser.parse_args()

@@ -1,4 +1,5 @@
-"""Rebuild the README's model-zoo tables and zoo/metafile.yml from zoo/results/*.json.
+"""Rebuild the README's model-zoo tables and zoo/metafile.yml from zoo/results/*.json
+and, for the tables over seeds, from the result rows in zoo/results/rows.jsonl.
 
     python tools/zoo/make_tables.py [--readme README.md] [--check]
 
@@ -16,6 +17,9 @@ import yaml
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
 
+from rotation_pred.benchmarks.render import (best_level_table,  # noqa: E402
+                                             render_table)
+from rotation_pred.benchmarks.results import read_rows, select  # noqa: E402
 from rotation_pred.benchmarks.tables import markdown_table  # noqa: E402
 
 LOW_SHOT_KS = ('1', '2', '4', '8', '16', '32', '64', '96')
@@ -122,6 +126,28 @@ def metafile(results):
         'Models': models}, sort_keys=False, allow_unicode=True)
 
 
+def seeds_section(rows):
+    """The linear probe over pretraining seeds: every block on the test split as
+    mean ± std (n seeds), then the block chosen on the validation split and its test
+    number, from the rows of tools/zoo/evaluate.py --seed S [--split val]."""
+    probe = select(rows, protocol='linear_probe')
+    test = select(probe, split='test')
+    if not test:
+        return 'No rows yet: run tools/zoo/evaluate.py --seed S for several seeds.'
+    titles = {key: zoo.MODELS[key][0] for key in zoo.MODELS}
+    order = [k for k in zoo.MODELS if any(r['model'] == k for r in test)]
+    test = sorted(test, key=lambda r: order.index(r['model']))
+    levels = sorted({r['level'] for r in test}, key=lambda b: int(b[5:]))
+    body = render_table(test, column='level', columns=levels, titles=titles,
+                        headers=['Model'] + [f'{b} (test)' for b in levels])
+    chosen = [r for r in probe if r['model'] in {k for k in order
+                                                  if select(probe, model=k, split='val')}]
+    if chosen:
+        body += '\n\n' + best_level_table(sorted(chosen, key=lambda r: order.index(
+            r['model'])), titles=titles)
+    return body
+
+
 def replace_section(text, name, body):
     pattern = re.compile(rf'(<!-- zoo:{name} -->\n).*?(<!-- /zoo:{name} -->)', re.S)
     if not pattern.search(text):
@@ -136,6 +162,8 @@ def main():
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args()
     results = load_results(args.results)
+    rows_path = osp.join(args.results, 'rows.jsonl')
+    rows = read_rows(rows_path) if osp.isfile(rows_path) else []
     gap = gap_closed(results)
     sections = {
         'baselines': probe_table(results, zoo.BASELINES) +
@@ -147,6 +175,8 @@ def main():
         'ablations': probe_table(results, zoo.ABLATIONS),
         'epochs': epochs_table(results),
     }
+    if rows:
+        sections['seeds'] = seeds_section(rows)
     with open(args.readme) as f:
         old = f.read()
     new = old
