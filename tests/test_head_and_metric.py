@@ -139,3 +139,10 @@ def test_multi_level_accuracy_needs_the_level_scores_of_the_multi_level_head():
         metric.process(None, [dict(gt_label=torch.tensor([0]), pred_score=torch.ones(3))])
     assert error.value.args[0] == ('MultiLevelAccuracy needs level_scores in the '
                                    'predictions: use it with head MultiLevelLinearHead')
+
+
+def test_multi_level_accuracy_of_a_single_image():
+    metric = METRICS.build(dict(type='MultiLevelAccuracy'))
+    metric.process(None, [level_sample(1, feat1=[0.1, 0.8, 0.1], feat2=[0.8, 0.1, 0.1])])
+    assert metric.evaluate(1) == {'multi-level/feat1_top1': 100.0,
+                                  'multi-level/feat2_top1': 0.0}
