@@ -190,3 +190,10 @@ def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypa
     assert zoo.final_checkpoint('rotnet') == 'seed0.pth'
     with pytest.raises(FileNotFoundError, match='SEEDS=1 bash tools/zoo/pretrain_all.sh'):
         zoo.final_checkpoint('rotnet', 1)
+
+
+def test_the_readme_zoo_tables_and_metafile_are_current():
+    """Every zoo table in README.md and zoo/metafile.yml is what tools/zoo/make_tables.py
+    draws from the committed results (zoo/results/*.json and rows.jsonl)."""
+    out = run_tool(f'{REPO}/tools/zoo/make_tables.py', '--check', check=False)
+    assert out.returncode == 0, out.stderr + out.stdout
