@@ -10,6 +10,7 @@ and when it can go. Fixes done by pins live in ``setup.py``:
   * no ``transformers``: mmpretrain 1.2.0 imports BLIP code that fails on new
     transformers releases as soon as transformers is installed.
 """
+import atexit
 import functools
 import logging
 
@@ -74,6 +75,11 @@ def _history_buffer_without_methods() -> None:
 # wraps the model with device_ids=[LOCAL_RANK]; both fail on a machine with no GPU, so
 # `dist_train.sh CONFIG 2` could not run on CPUs. With no CUDA we start gloo and give
 # DDP no device ids. Remove when mmengine supports CPU launchers itself.
+# The process group is also destroyed at exit (atexit, while the interpreter is whole):
+# mmengine never destroys it, and gloo's worker threads can then abort a finished run
+# during interpreter shutdown ("terminate called without an active exception", exit
+# code -6; seen in a CI run of tests/test_distributed.py). Remove with a torch
+# that destroys process groups at exit itself.
 def _cpu_distributed() -> None:
     import mmengine.dist.utils as dist_utils
     from mmengine.model.wrappers import MMDistributedDataParallel
@@ -87,6 +93,7 @@ def _cpu_distributed() -> None:
         if backend != 'gloo':
             _log(f'no CUDA device: using the gloo backend instead of {backend}')
         dist.init_process_group(backend='gloo', **kwargs)
+        atexit.register(destroy_process_group_at_exit)
 
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
@@ -100,6 +107,12 @@ def _cpu_distributed() -> None:
         original_ddp_init(self, module, *args, **kwargs)
 
     MMDistributedDataParallel.__init__ = ddp_init
+
+
+def destroy_process_group_at_exit() -> None:
+    """Destroy the default process group if it is still there (see fix 3)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 # --- 4. SyncBatchNorm on CPU processes ------------------------------------------------

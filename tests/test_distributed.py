@@ -47,3 +47,16 @@ def test_two_cpu_processes_with_syncbn_match_one_process(tmp_path, fashion_mnist
     # comparison above can fail.
     two_processes(tmp_path / 'plain_bn', 'model.backbone.norm_cfg.type=BN')
     assert largest_difference(one, final_weights(tmp_path / 'plain_bn')) > 1e-3
+
+
+def test_the_process_group_is_destroyed_at_exit(tmp_path):
+    """A gloo process group left behind by mmengine is destroyed by the exit handler
+    (a finished run must not abort while the interpreter shuts down)."""
+    import torch.distributed as dist
+    from rotation_pred.compat import destroy_process_group_at_exit
+    destroy_process_group_at_exit()  # nothing to destroy: no error
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                            world_size=1)
+    assert dist.is_initialized()
+    destroy_process_group_at_exit()
+    assert not dist.is_initialized()

@@ -50,7 +50,10 @@ def test_main_job_prints_rotnet_and_random_init_for_every_block(fashion_mnist_ro
     # The settings reached the pretraining: 1280 images / 32 = 40 steps per epoch, 2 epochs.
     log = (work / 'train.log').read_text()
     assert 'Epoch(train) [2][40/40]' in log and 'Epoch(train) [3]' not in log
-    assert '[main] 2/2 linear probe of' in out and out.rstrip().endswith('linear_probe.json')
+    assert '[main] 2/2 linear probe of' in out
+    assert out.rstrip().endswith('linear_probe.json and '
+                                 f'{work / "linear_probe" / "rows.jsonl"}')
+    assert (work / 'linear_probe' / 'rows.jsonl').is_file()
     caption, header, rows = printed_table(out)
     assert caption.startswith('Linear probe on 500 train / 500 test images')
     assert header == COLUMNS

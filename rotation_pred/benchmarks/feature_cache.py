@@ -32,6 +32,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from .atomic import write_atomically
 from .features import extract_features
 from .progress import Progress
 from .results import file_sha256
@@ -129,26 +130,11 @@ def cache_key(parts: Dict) -> str:
     return _sha256_text(json.dumps(parts, sort_keys=True))[:24]
 
 
-def _write_atomically(path: str, write) -> None:
-    """``write(file)`` into a temporary file beside ``path``, then rename it to ``path``;
-    the temporary file is removed when ``write`` fails."""
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 def save_features(path: str, features: Dict[int, np.ndarray], labels: np.ndarray) -> None:
     """Write ``{level: (N, D)}`` and labels (N,) to the ``.npz`` file ``path``, atomically."""
     arrays = {f'level{level}': np.asarray(x) for level, x in features.items()}
     arrays['labels'] = np.asarray(labels)
-    _write_atomically(path, lambda f: np.savez(f, **arrays))
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load_features(path: str) -> Tuple[Dict[int, np.ndarray], np.ndarray]:
@@ -198,7 +184,7 @@ def cached_features(model, loader, cache_dir: str, checkpoint: Optional[str] = N
     os.makedirs(cache_dir, exist_ok=True)
     described = dict(parts, key=key, seconds=round(time.monotonic() - start, 1),
                      shapes={f'level{k}': list(v.shape) for k, v in features.items()})
-    _write_atomically(osp.join(cache_dir, f'{key}.json'),
+    write_atomically(osp.join(cache_dir, f'{key}.json'),
                       lambda f: f.write(json.dumps(described, indent=1).encode()))
     save_features(path, features, labels)
     return features, labels

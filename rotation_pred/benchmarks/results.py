@@ -39,6 +39,8 @@ import sys
 from importlib import metadata
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from .atomic import write_atomically
+
 #: The fields of a row, in the order they are written.
 FIELDS = ('model', 'seed', 'protocol', 'level', 'setting', 'split', 'metric', 'value',
           'provenance')
@@ -232,18 +234,7 @@ def write_rows(path: str, rows: Iterable[Dict]) -> None:
     a temporary file beside it, renamed over ``path`` once complete (a reader, or a run
     killed half way, never sees half a file). Every row is checked first."""
     text = _dump(rows)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
-        with open(tmp, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    write_atomically(path, lambda f: f.write(text), binary=False)
 
 
 def append_rows(path: str, rows: Iterable[Dict]) -> None:
