@@ -12,6 +12,7 @@ import torch
 from mmengine.config import Config
 
 from rotation_pred.benchmarks import feature_cache
+from rotation_pred.benchmarks.results import file_sha256
 from rotation_pred.benchmarks.feature_cache import cache_key, cached_features, key_parts
 from rotation_pred.benchmarks.features import extract_features
 from rotation_pred.benchmarks.loading import all_levels, build_eval_loader, build_model
@@ -72,7 +73,7 @@ def test_a_second_extraction_with_the_same_key_reads_the_disk_and_runs_no_model(
     assert files == [f'{key}.json', f'{key}.npz']
     sidecar = (tmp_path / f'{key}.json').read_text()
     described = json.loads(sidecar)
-    assert described['weights'] == 'sha256:' + feature_cache.checkpoint_sha256(checkpoints[0])
+    assert described['weights'] == 'sha256:' + file_sha256(checkpoints[0])
     assert described['images']['data_root'] == 'fashion-mnist'
     assert described['images']['split'] == 'test' and described['images']['indices'] == 12
     assert described['shapes']['level0'] == list(direct[0][0].shape)

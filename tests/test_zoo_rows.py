@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 
 from rotation_pred.benchmarks import feature_cache
+from rotation_pred.benchmarks.results import file_sha256
 from rotation_pred.benchmarks.loading import build_eval_loader, build_model
 from rotation_pred.benchmarks.results import read_rows, select
 from conftest import FMNIST_CONFIG, REPO, load_tool, run_tool
@@ -65,7 +66,7 @@ def test_the_zoo_and_the_probe_launcher_give_identical_block_accuracies(
     for rows in (zoo_rows, probe_rows):
         assert {r['seed'] for r in rows} == {0}
         assert {r['provenance']['checkpoint_sha256'] for r in rows} == {
-            feature_cache.checkpoint_sha256(checkpoint)}
+            file_sha256(checkpoint)}
     assert {r['model'] for r in zoo_rows} == {'rotnet'}
     written = json.loads((tmp_path / 'results' / 'rotnet.json').read_text())
     assert written['probe'] == {r['level']: r['value']

@@ -39,28 +39,17 @@ from .results import file_sha256
 
 #: The version of the cache layout and of what a key covers; a change makes new keys.
 FORMAT = 1
-_SHA256: Dict[tuple, str] = {}
 
 
 def _sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def checkpoint_sha256(path: str) -> str:
-    """:func:`~.results.file_sha256` of ``path``, remembered per (path, size, mtime) for
-    the process: every extraction of one checkpoint reads it once."""
-    stat = os.stat(path)
-    key = (osp.abspath(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _SHA256:
-        _SHA256[key] = file_sha256(path)
-    return _SHA256[key]
-
-
 def weights_identity(checkpoint: Optional[str], seed: Optional[int]) -> str:
     """``sha256:<hex>`` of the checkpoint file, or ``random-seed-S`` without one (then
     ``seed`` is required: ValueError otherwise)."""
     if checkpoint is not None:
-        return 'sha256:' + checkpoint_sha256(checkpoint)
+        return 'sha256:' + file_sha256(checkpoint)
     if seed is None:
         raise ValueError('feature cache: a randomly initialised model needs its seed '
                          '(pass seed=S, or the checkpoint it was loaded from)')

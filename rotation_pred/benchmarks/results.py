@@ -57,6 +57,7 @@ OUTSIDE = '(outside the repository)'
 #: The repository this package sits in (rotation_pred/benchmarks/results.py -> root).
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CHUNK = 1 << 20
+_SHA256: Dict[tuple, str] = {}
 
 
 def repo_path(path: Optional[str], repo: str = REPO) -> Optional[str]:
@@ -93,12 +94,18 @@ def command_line(argv: Optional[Sequence[str]] = None, repo: str = REPO) -> str:
 
 
 def file_sha256(path: str) -> str:
-    """The sha256 (hex) of the bytes of file ``path``, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(CHUNK), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The sha256 (hex) of the bytes of file ``path``, read in 1 MiB chunks; remembered
+    per (path, size, mtime) for the process, so that the provenance of every row and the
+    feature-cache key of every extraction read one checkpoint once."""
+    stat = os.stat(path)
+    key = (osp.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA256:
+        digest = hashlib.sha256()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(CHUNK), b''):
+                digest.update(chunk)
+        _SHA256[key] = digest.hexdigest()
+    return _SHA256[key]
 
 
 def git_commit(repo: str = REPO) -> Optional[str]:

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
@@ -48,13 +47,11 @@ from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
 from rotation_pred.benchmarks.low_shot import low_shot_svm_map
-from rotation_pred.benchmarks.results import make_row, provenance, update_rows
+from rotation_pred.benchmarks.results import make_row, provenance, repo_path, update_rows
 from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 PROTOCOLS = ('probe', 'knn', 'svm', 'lowshot', 'semisup', 'epochs')
 ROWS = 'rows.jsonl'
@@ -89,12 +86,6 @@ def load_model(key, checkpoint=None, seed=0):
         raise ValueError(f'{checkpoint} was trained with seed {recorded}, not --seed '
                          f'{seed}')
     return cfg, build_model(cfg, checkpoint, levels, backbone_only=kind == 'supervised')
-
-
-def repo_relative(path: str) -> str:
-    """``path`` relative to the repository root (the results files are committed, so
-    they name no directory of the machine they were written on)."""
-    return osp.relpath(osp.abspath(path), REPO)
 
 
 def read_results(key):
@@ -156,7 +147,7 @@ def frozen_protocols(key, protocols, args, loaders):
     features = feature_reader(cfg, model, checkpoint, args)
     train_loader, test_loader, svm_loader = loaders
     results = read_results(key)
-    results['checkpoint'] = None if checkpoint is None else repo_relative(checkpoint)
+    results['checkpoint'] = repo_path(checkpoint)  # committed: no machine path
     rows, row = [], None
     if zoo.MODELS[key][2] in ('rotation', 'random') or protocols:
         row = rows_of(key, args, model_config(key), checkpoint)
