@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 
 from conftest import REPO
 
@@ -84,17 +83,28 @@ def absolute_paths(files):
     return found
 
 
+#: Never part of the repository (.gitignore): scanned neither with nor without git.
+UNTRACKED = ('.git', '.venv', 'work_dirs', 'data')
+
+
 def tracked_files():
-    out = subprocess.run(['git', 'ls-files', '-z'], cwd=REPO, capture_output=True,
-                         check=True)
-    names = [n for n in out.stdout.decode().split('\0') if n]
+    """The repository's files: ``git ls-files`` in a git checkout, else every file under
+    the root outside :data:`UNTRACKED` (an unpacked source archive is checked too)."""
+    if os.path.isdir(os.path.join(REPO, '.git')):
+        out = subprocess.run(['git', 'ls-files', '-z'], cwd=REPO, capture_output=True,
+                             check=True)
+        names = [n for n in out.stdout.decode().split('\0') if n]
+    else:
+        names = []
+        for root, dirs, files in os.walk(REPO):
+            dirs[:] = [d for d in dirs if os.path.relpath(os.path.join(root, d), REPO)
+                       not in UNTRACKED and d != '__pycache__' and not d.endswith('.egg-info')]
+            names += [os.path.relpath(os.path.join(root, f), REPO) for f in files]
     return [n for n in names if not n.startswith('.venv/')
             and os.path.isfile(os.path.join(REPO, n))]
 
 
 def test_no_tracked_file_names_a_directory_of_this_machine():
-    if not os.path.isdir(os.path.join(REPO, '.git')):
-        pytest.skip('not a git checkout')
     found = absolute_paths(tracked_files())
     assert not found, ('absolute paths of a machine (write them relative to the '
                        'repository, or name the source):\n' + '\n'.join(found))
