@@ -9,6 +9,7 @@ from mmpretrain.registry import MODELS
 from _benchmark_data import resnet18_checkpoint, rotation_pred_checkpoint
 from conftest import run_tool
 from rotation_pred.benchmarks.checkpoint import check_backbone_fits, read_backbone_weights
+from rotation_pred.benchmarks.checkpoint import checkpoint_seed
 from rotation_pred.benchmarks.converters import extract_backbone
 
 
@@ -40,13 +41,14 @@ def test_the_backbone_of_another_algorithm_is_converted_without_its_neck_and_hea
     torch.save(dict(state_dict={'backbone.conv1.weight': conv,
                                 'neck.mlp.0.weight': torch.zeros(4, 8),
                                 'head.predictor.weight': torch.zeros(2, 4)},
-                    meta=dict(epoch=7, iter=70)), path)
+                    meta=dict(epoch=7, iter=70, seed=3)), path)
     out = tmp_path / 'out.pth'
     assert extract_backbone(str(path), str(out)) == 1
     written = torch.load(out, weights_only=True)
     assert list(written['state_dict']) == ['conv1.weight']
     assert torch.equal(written['state_dict']['conv1.weight'], conv)
     assert (written['meta']['epoch'], written['meta']['iter']) == (7, 70)
+    assert checkpoint_seed(str(out)) == 3  # the pretraining seed travels with the backbone
 
 
 def test_a_checkpoint_without_backbone_weights_is_refused(tmp_path):

@@ -1,6 +1,7 @@
 """Every classification benchmark launcher, end to end, on tiny data sets in their real
 on-disk formats, with a ResNet-18 RotationPred checkpoint: the launcher converts the
-checkpoint, runs the protocol through torchrun, writes its JSON and prints its table."""
+checkpoint, runs the protocol through torchrun, writes its JSON and the same numbers as
+result rows (rotation_pred.benchmarks.results), and prints its table."""
 import json
 import os
 import random
@@ -14,6 +15,7 @@ import torch
 from _benchmark_data import (R18_32PX, resnet18_checkpoint, small_config, write_knn_lookalikes,
                              write_meta_layout, write_voc2007)
 from conftest import run_tool
+from rotation_pred.benchmarks.results import file_sha256, read_rows, repo_path, select
 
 LAUNCHERS = 'tools/benchmarks/classification'
 
@@ -57,6 +59,20 @@ def assert_backbone_is_the_checkpoints(work_dir, trained_checkpoint, pretrained)
         assert torch.equal(source[key], value), f'backbone.{key} differs from the checkpoint'
 
 
+def assert_rows_match(rows, expected, config, backbone, **fields):
+    """``rows`` are exactly the numbers ``expected`` (``{(level, setting, metric): value}``,
+    from the launcher's JSON), equal to the last bit, with the fields ``fields`` (protocol,
+    split...), no seed (the test checkpoint records none), and the provenance of
+    ``config`` (repository-relative, or marked outside it) and of the backbone file."""
+    assert {(r['level'], r['setting'], r['metric']): r['value'] for r in rows} == expected
+    assert len(rows) == len(expected)
+    for row in rows:
+        assert {f: row[f] for f in fields} == fields
+        assert row['seed'] is None
+        assert row['provenance']['config'] == repo_path(config)
+        assert row['provenance']['checkpoint_sha256'] == file_sha256(backbone)
+
+
 MULTI_LEVEL = {
     'imagenet': 'imagenet/resnet50_multi-level-linear_8xb32-steplr-90e_in1k.py',
     'places205': 'places205/resnet50_multi-level-linear_8xb32-steplr-28e_places205.py',
@@ -72,7 +88,13 @@ def test_multi_level_linear(data, tmp_path, dataset):
     assert result['protocol'] == 'multi-level linear'
     assert list(result['levels']) == ['feat1', 'feat2', 'feat3', 'feat4', 'feat5']
     assert all(0 <= v['top1'] <= 100 for v in result['levels'].values())
-    assert '| Self-Supervised Config | feat1 | feat2 | feat3 | feat4 | feat5 |' in out
+    rows = read_rows(tmp_path / 'work' / 'rows.jsonl')
+    expected = {(level, '', metric): value for level, values in result['levels'].items()
+                for metric, value in values.items()}
+    assert {m for _, _, m in expected} == {'top1', 'top5'}
+    assert_rows_match(rows, expected, config, tmp_path / 'work' / 'backbone.pth',
+                      model='rotnet_r18', protocol='multi_level_linear', split='test')
+    assert '| Model | Metric | feat1 | feat2 | feat3 | feat4 | feat5 |' in out
     assert_backbone_is_the_checkpoints(tmp_path / 'work', 'epoch_1.pth', data['checkpoint'])
 
 
@@ -109,8 +131,11 @@ def test_pooled_linear_classifies_the_colours_on_a_backbone_left_bit_equal(data,
     assert result['protocol'] == 'linear'
     assert (result['train_samples'], result['test_samples']) == (32, 12)
     assert result['top1'] == 100.0
-    assert '| Self-Supervised Config | Top-1 | Top-5 |' in out
-    assert '| rotnet_r18 | 100.00 | - |' in out
+    rows = read_rows(tmp_path / 'work' / 'rows.jsonl')  # top-1 only: topk=(1, )
+    assert_rows_match(rows, {(None, '', 'top1'): 100.0}, config,
+                      tmp_path / 'work' / 'backbone.pth', protocol='linear_probe')
+    assert '| Model | top1 |' in out
+    assert '| rotnet_r18 | 100.00 |' in out
     assert_backbone_is_the_checkpoints(tmp_path / 'work', 'epoch_10.pth', data['checkpoint'])
 
 
@@ -129,9 +154,26 @@ def test_voc07_svm_and_low_shot_with_two_extraction_processes(data, tmp_path):
     assert train_targets.shape == (80, 20) and (train_targets == 0).any()
     result = json.loads((tmp_path / 'work' / 'svm.json').read_text())
     for level in ('feat1', 'feat5'):
-        assert 0 <= result['levels'][level]['svm']['mAP'] <= 100
-        assert set(result['levels'][level]['low_shot']) == {'1', '2'}
-    assert '| Layer | SVM' in out and '| k=1 ' in out and 'Best Layer' in out
+        full, low = result['levels'][level]['svm'], result['levels'][level]['low_shot']
+        assert 0 <= full['mAP'] <= 100
+        assert set(low) == {'1', '2'}
+        # --low-shot-cost cv (the default): each class at its cross-validated cost
+        assert low['1']['cost'] == low['2']['cost'] == full['cost']
+        assert len(full['cost']) == 20 and set(full['cost']) <= {0.1, 1.0}
+    rows = read_rows(tmp_path / 'work' / 'rows.jsonl')
+    backbone = tmp_path / 'work' / 'backbone.pth'
+    assert_rows_match(select(rows, protocol='svm'),
+                      {(level, 'train=80', 'mAP'): r['svm']['mAP']
+                       for level, r in result['levels'].items()},
+                      config, backbone, model='rotnet_r18', split='test')
+    assert_rows_match(select(rows, protocol='low_shot'),
+                      {(level, f'k={k}', 'mAP'): stats['mean']
+                       for level, r in result['levels'].items()
+                       for k, stats in r['low_shot'].items()},
+                      config, backbone, model='rotnet_r18', split='test')
+    assert len(rows) == 2 + 4
+    assert '| Model | Level | SVM | k=1 | k=2 |' in out
+    assert '| Level | k | mean | std | min | max |' in out
     # Gathered from two processes in data set order: row i is image i.
     first = features_of_first_images(config, tmp_path / 'work' / 'backbone.pth')
     assert np.allclose(np.load(features / 'train_feat5.npy')[:3], first, atol=1e-4)
@@ -168,8 +210,14 @@ def test_knn_accuracy_through_the_launcher_is_the_known_answer(data, tmp_path):
     assert result['train_samples'] == 36 and result['test_samples'] == 4
     top1 = {k: v['1'] for k, v in result['levels']['feat5'].items()}
     assert top1 == {'1': 100.0, '2': 100.0, '3': 0.0, '9': 0.0}
-    assert '| Self-Supervised Config | Metric | k=1 | k=2 | k=3 | k=9 |' in out
-    assert '| rotnet_r18 | Top-1 | 100.00 | 100.00 | 0.00 | 0.00 |' in out
+    rows = read_rows(tmp_path / 'work' / 'rows.jsonl')
+    expected = {('feat5', f'k={k}', f'top{t}'): value
+                for k, per_t in result['levels']['feat5'].items() for t, value in per_t.items()}
+    assert len(expected) == 8  # 4 k x top-1, top-5
+    assert_rows_match(rows, expected, config, tmp_path / 'work' / 'backbone.pth',
+                      model='rotnet_r18', protocol='knn', split='test')
+    assert '| Model | Level | Metric | k=1 | k=2 | k=3 | k=9 |' in out
+    assert '| rotnet_r18 | feat5 | top1 | 100.00 | 100.00 | 0.00 | 0.00 |' in out
 
 
 def test_semi_supervised_subsets_and_grid(data, tmp_path):
@@ -187,4 +235,4 @@ def test_semi_supervised_subsets_and_grid(data, tmp_path):
     grid = json.loads((tmp_path / 'work' / 'grid.json').read_text())
     assert [(r['lr'], r['head_lr_mult']) for r in grid['runs']] == [(0.01, 10.0), (0.1, 10.0)]
     assert grid['train_samples'] == 4
-    assert '| Self-Supervised Config | lr | head lr mult | Top-1 | Top-5 |' in out
+    assert '| Model | lr | head lr mult | Top-1 | Top-5 |' in out

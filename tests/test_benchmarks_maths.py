@@ -89,6 +89,31 @@ def test_difficult_images_are_negatives_in_training_and_left_out_at_test(monkeyp
     assert result['ap'][0] == pytest.approx(100.0)
 
 
+def test_low_shot_svms_use_the_cost_given_for_each_class(monkeypatch):
+    """One cost per class (the tools pass the full protocol's cross-validated ones):
+    each k records exactly those costs, every SVM of a class is fitted at its class's
+    cost, and a list of the wrong length is refused."""
+    from rotation_pred.benchmarks import low_shot as low_shot_module
+    x, y = clusters(120, 3)
+    t = one_vs_rest_targets(y, 3)
+    costs = [0.5, 2.0, 8.0]
+    fitted = []  # (class, cost) of every low-shot SVM fitted: its positives' class
+
+    def recording_fit(features, targets, cost):
+        fitted.append((int(y[:60][targets == 1][0]), cost))
+        return real_fit(features, targets, cost)
+    real_fit = low_shot_module.fit_svm
+    monkeypatch.setattr(low_shot_module, 'fit_svm', recording_fit)
+    low = low_shot_svm_map(x[:60], t[:60], x[60:], t[60:], ks=(1, 2), num_samples=2,
+                           cost=costs, n_jobs=1)
+    assert all(low[k]['cost'] == costs for k in (1, 2))
+    # 2 ks x 2 samples SVMs per class, each at its class's cost.
+    assert sorted(fitted) == sorted(list(enumerate(costs)) * 4)
+    with pytest.raises(ValueError, match='cost'):
+        low_shot_svm_map(x[:60], t[:60], x[60:], t[60:], ks=(1, ), num_samples=1,
+                         cost=[1.0, 2.0], n_jobs=1)
+
+
 def test_low_shot_sample_has_k_positives_and_c_minus_1_k_negatives():
     targets = voc_targets(80, 0)  # 20 classes, 4 positives each, some difficult
     sampled = sample_low_shot(targets, 2, np.random.default_rng(0))

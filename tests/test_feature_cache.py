@@ -164,6 +164,22 @@ def test_progress_lines_say_batches_done_and_time_left():
     assert Progress(range(35)).start == 0  # the wrapped iterable's attributes
 
 
+def test_svm_fits_show_progress_with_time_left(capsys):
+    """Hundreds of SVM fits: a generator of results with its total, counted in fits."""
+    ticks = iter([0.0, 30.0])
+    stream = io.StringIO()
+    done = list(Progress((x for x in range(3)), '[svm] fits', every=3, stream=stream,
+                         clock=lambda: next(ticks), unit='fits', total=3))
+    assert done == [0, 1, 2]
+    assert stream.getvalue() == '[svm] fits: 3/3 fits, ETA 0:00:00\n'
+    from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
+    x = np.eye(3, dtype=np.float32).repeat(6, axis=0) + 0.01
+    t = one_vs_rest_targets(np.arange(3).repeat(6), 3)
+    svm_map(x, t, x, t, costs=(1.0, 10.0), n_jobs=1)
+    lines = capsys.readouterr().err.splitlines()
+    assert '[svm] 2 costs x 3 classes, 3-fold cross-validation: 6/6 fits, ETA 0:00:00' in lines
+
+
 def test_extracting_shows_progress_and_a_cache_hit_says_so(fashion_mnist_root, checkpoints,
                                                            tmp_path, capsys):
     cfg = Config.fromfile(FMNIST_CONFIG)

@@ -1,7 +1,6 @@
 """The zoo driver (tools/zoo/evaluate.py) writes its numbers as result rows, extracts
 through the feature cache (an interrupted evaluation resumes from it), and its linear
 probe agrees with the probe launcher's to the last digit."""
-import json
 import os
 import types
 
@@ -68,18 +67,57 @@ def test_the_zoo_and_the_probe_launcher_give_identical_block_accuracies(
         assert {r['provenance']['checkpoint_sha256'] for r in rows} == {
             file_sha256(checkpoint)}
     assert {r['model'] for r in zoo_rows} == {'rotnet'}
-    written = json.loads((tmp_path / 'results' / 'rotnet.json').read_text())
-    assert written['probe'] == {r['level']: r['value']
-                                for r in select(zoo_rows, protocol='linear_probe')}
     assert zoo_rows[0]['provenance']['config'] == \
         'configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py'
-    # The validation split adds its own rows and leaves the test numbers of the JSON file.
+    # The validation split adds its own rows and leaves the test rows as they are.
     val = build_eval_loader(cfg, 'train', range(50000, 50200))
     zoo.frozen_protocols('rotnet', ['probe'], zoo_args(tmp_path, 'val'),
                          (loaders[0], val, loaders[2]))
     both = read_rows(str(tmp_path / 'results' / 'rows.jsonl'))
     assert len(select(both, split='val')) == len(select(both, split='test')) == 4
-    assert json.loads((tmp_path / 'results' / 'rotnet.json').read_text()) == written
+    assert select(both, split='test') == zoo_rows
+
+
+def test_the_svms_run_at_the_block_the_probe_chose_on_val_and_a_rebuild_skips_what_is_done(
+        fashion_mnist_root, checkpoint, zoo, tmp_path, monkeypatch):
+    """--svm-levels chosen: the SVM and low-shot rows are at the level whose probe has the
+    best validation mean; each class's low-shot cost is the full SVM's cross-validated
+    one; --skip-done finds the rows of the same checkpoint and no others."""
+    from rotation_pred.benchmarks.results import make_row, update_rows
+    costs, real_low_shot = [], zoo.low_shot_svm_map
+
+    def low_shot(*args, cost, **kwargs):  # k = 1, 2 only: 300 training images
+        costs.append(list(cost))
+        return real_low_shot(*args, cost=cost, ks=(1, 2), num_samples=2)
+    monkeypatch.setattr(zoo, 'low_shot_svm_map', low_shot)
+    cfg = Config.fromfile(FMNIST_CONFIG)
+    loaders = (build_eval_loader(cfg, 'train', 300), build_eval_loader(cfg, 'test', 200),
+               build_eval_loader(cfg, 'train', 300))
+    args = zoo_args(tmp_path)
+    args.svm_levels = 'chosen'
+    with pytest.raises(ValueError, match='no validation rows of the linear probe'):
+        zoo.frozen_protocols('rotnet', ['svm'], args, loaders)
+    update_rows(str(tmp_path / 'results' / 'rows.jsonl'), [
+        make_row(model='rotnet', seed=seed, protocol='linear_probe', level=level,
+                 setting='train=300', split='val', metric='top1', value=value + seed,
+                 provenance={}) for seed in (0, 1)
+        for level, value in (('block1', 80.0), ('block2', 79.0), ('block3', 80.6))])
+    assert zoo.chosen_level('rotnet', 300) == 'block3'  # 81.1 > 80.5 > 79.5
+    assert not zoo.measured('rotnet', 'svm', args, checkpoint)
+    zoo.frozen_protocols('rotnet', ['svm', 'lowshot'], args, loaders)
+    rows = read_rows(str(tmp_path / 'results' / 'rows.jsonl'))
+    svm = select(rows, protocol='svm')
+    assert [(r['level'], r['setting'], r['split']) for r in svm] == [
+        ('block3', 'train=300', 'test')]
+    assert {(r['level'], r['setting']) for r in select(rows, protocol='low_shot')} == {
+        ('block3', 'k=1'), ('block3', 'k=2')}
+    assert len(costs) == 1 and len(costs[0]) == 10  # one cross-validated cost per class
+    assert zoo.measured('rotnet', 'svm', args, checkpoint)
+    assert zoo.measured('rotnet', 'lowshot', args, checkpoint)
+    assert not zoo.measured('rotnet', 'knn', args, checkpoint)
+    other = tmp_path / 'other.pth'
+    other.write_bytes(b'another checkpoint')
+    assert not zoo.measured('rotnet', 'svm', args, str(other))
 
 
 def test_an_interrupted_evaluation_resumes_extracting_only_what_was_missing(
@@ -121,13 +159,20 @@ def test_the_zoo_refuses_a_seed_its_checkpoint_contradicts(checkpoint, zoo):
 
 
 def test_no_model_is_scored_on_validation_images_its_pretraining_saw(fashion_mnist_root,
-                                                                     zoo):
-    assert zoo.pretrained_on_validation('rotnet', 10000) is None
-    assert zoo.pretrained_on_validation('random', 10000) is None
+                                                                     zoo, tmp_path,
+                                                                     monkeypatch):
+    for key in ('rotnet', 'random', 'supervised'):  # supervised: the first 50,000 only
+        assert zoo.pretrained_on_validation(key, 10000) is None
+    config = tmp_path / 'supervised-all.py'
+    config.write_text(f"_base_ = '{REPO}/configs/fashion-mnist-zoo/"
+                      "supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py'\n"
+                      "train_dataloader = dict(dataset=dict(indices=None))\n")
+    monkeypatch.setitem(zoo.zoo.MODELS, 'supervised',
+                        ('Supervised, all 60k', str(config), 'supervised'))
     reason = zoo.pretrained_on_validation('supervised', 10000)
-    assert reason.startswith('configs/fashion-mnist-zoo/supervised_')
+    assert reason.startswith(f'{config}: ')
     assert 'train images 50000-59999 overlap the pretraining images' in reason
-    refused = run_tool('tools/zoo/evaluate.py', '--split', 'val', '--models', 'supervised',
-                       '--protocols', 'probe', check=False)
+    refused = run_tool('tools/zoo/evaluate.py', '--split', 'val', '--protocols', 'svm',
+                       check=False)
     assert refused.returncode == 2
-    assert 'supervised cannot be scored on the validation images: configs/' in refused.stderr
+    assert '--split val measures probe knn only' in refused.stderr

@@ -1,10 +1,7 @@
 """The zoo's tables are generated from result files, which name checkpoints relative to the
 repository; the figures tool draws from a checkpoint, for the NIN and for ResNet-50."""
-import glob
-import json
 import os
 import re
-import types
 
 import cv2
 import numpy as np
@@ -18,6 +15,8 @@ from rotation_pred.analysis import attention_map, filter_grid
 from conftest import REPO, load_tool, run_tool
 
 README = """# zoo
+<!-- zoo:main -->
+<!-- /zoo:main -->
 <!-- zoo:baselines -->
 old
 <!-- /zoo:baselines -->
@@ -34,62 +33,100 @@ old
 """
 
 
-def write_results(folder, key, probe, **extra):
-    folder.mkdir(exist_ok=True)
-    (folder / f'{key}.json').write_text(json.dumps(dict(key=key, title=key.upper(),
-                                                        probe=probe, **extra)))
+def probe_rows(key, means, split, seeds=(0, 1, 2), setting='train=10000',
+               protocol='linear_probe', metric='top1'):
+    """Rows of ``key``: for each level its mean plus -1, 0, +1 over three seeds."""
+    from rotation_pred.benchmarks.results import make_row
+    return [make_row(model=key, seed=seed, protocol=protocol, level=level, setting=setting,
+                     split=split, metric=metric, value=value + (seed - 1),
+                     provenance={'checkpoint': None})
+            for level, value in means.items() for seed in seeds]
 
 
-def test_tables_and_metafile_are_rebuilt_from_result_files(tmp_path):
-    results = tmp_path / 'results'
-    write_results(results, 'random', {'block1': 80.0, 'block2': 78.0})
-    write_results(results, 'supervised', {'block1': 85.0, 'block2': 90.0})
-    write_results(results, 'rotnet', {'block1': 84.0, 'block2': 86.25},
-                  rotation_accuracy=97.5, semisup={'1pct': 70.0, '10pct': 80.5},
-                  knn={'block2': {'10': 81.0, '20': 82.0, '100': 83.0, '200': 84.0}})
+def zoo_rows():
+    from rotation_pred.benchmarks.results import make_row
+    rows = []
+    for key, val, test in (
+            ('random', {'block1': 80.0, 'block2': 79.0}, {'block1': 80.0, 'block2': 78.0}),
+            ('supervised', {'block1': 85.0, 'block2': 91.0}, {'block1': 85.0, 'block2': 90.0}),
+            ('rotnet', {'block1': 87.0, 'block2': 86.0}, {'block1': 84.0, 'block2': 86.25})):
+        rows += probe_rows(key, val, 'val') + probe_rows(key, test, 'test')
+    rows += probe_rows('rotnet', {'block1': 70.0, 'block2': 75.0}, 'val', setting='k=20',
+                       protocol='knn')
+    rows += [r for k in (10, 20, 100, 200) for r in probe_rows(
+        'rotnet', {'block1': 80.0 + k / 10, 'block2': 99.0}, 'test', setting=f'k={k}',
+        protocol='knn')]
+    rows += [make_row(model='rotnet', seed=s, protocol='fine_tune', level=None,
+                      setting=f'labels={p}%', split='test', metric='top1',
+                      value=v + s - 1, provenance={}) for p, v in (('1', 70.0), ('10', 80.5))
+             for s in (0, 1, 2)]
+    rows += [make_row(model='rotnet', seed=s, protocol='rotation_accuracy', level=None,
+                      setting='', split='test', metric='top1', value=97.5, provenance={})
+             for s in (0, 1, 2)]
+    return rows
+
+
+def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val(tmp_path):
+    from rotation_pred.benchmarks.results import select, write_rows
+    results = tmp_path / 'zoo' / 'results'
+    results.mkdir(parents=True)
+    write_rows(str(results / 'rows.jsonl'), zoo_rows())
     readme = tmp_path / 'README.md'
     readme.write_text(README)
     tool = f'{REPO}/tools/zoo/make_tables.py'
     run_tool(tool, '--readme', str(readme), '--results', str(results))
     text = re.sub(' +', ' ', readme.read_text())  # table cells without their padding
     assert 'old' not in text
-    assert '| ROTNET | 97.50 | 84.00 | 86.25 | 86.25 |' in text
-    assert 'closes **62.5%** of the gap' in text  # (86.25 - 80) / (90 - 80)
-    assert '| ROTNET | block2 | 81.00 | 82.00 | 83.00 | 84.00 |' in text
-    assert '| ROTNET | 70.00 | 80.50 |' in text
-    meta = (tmp_path / 'metafile.yml').read_text()
-    assert 'Linear probe top-1 (block2): 86.25' in meta
+    # RotNet: block1 is best on val (87 > 86) although block2 is best on test: block1 it is.
+    assert ('| RotNet, 4 rotations (ours) | 97.50 ± 0.00 (3) | 84.00 ± 1.00 (3) | '
+            '86.25 ± 1.00 (3) | block1 | 84.00 ± 1.00 (3) |') in text
+    assert '| Random init | — | 80.00 ± 1.00 (3) | 78.00 ± 1.00 (3) | block1 |' in text
+    assert 'closes **40.0%** of the gap' in text  # (84 - 80) / (90 - 80), val-chosen blocks
+    # k-NN: the block with the best k=20 on val (block2, 75 > 70), read at every k on test.
+    assert '| RotNet, 4 rotations (ours) | block2 | 99.00 ± 1.00 (3) | 99.00 ± 1.00 (3) |' in text
+    assert '| RotNet, 4 rotations (ours) | 70.00 ± 1.00 (3) | 80.50 ± 1.00 (3) |' in text
+    meta = (tmp_path / 'zoo' / 'metafile.yml').read_text()
+    assert 'Linear probe top-1 (block1, chosen on val): 84.0' in meta
     assert run_tool(tool, '--readme', str(readme), '--results', str(results),
                     '--check').returncode == 0
-    write_results(results, 'rotnet', {'block1': 84.0, 'block2': 88.0})
+    changed = zoo_rows()
+    select(changed, model='rotnet', split='test', level='block1')[0]['value'] += 3
+    write_rows(str(results / 'rows.jsonl'), changed)
     stale = run_tool(tool, '--readme', str(readme), '--results', str(results), '--check',
                      check=False)
     assert stale.returncode != 0 and 'out of date' in stale.stderr
 
 
+def test_the_committed_rows_name_repository_files_and_the_shipped_weights_load():
+    """Every committed row names its config and checkpoint relative to the repository;
+    every weight file the metafile lists exists with its sha256 and loads every tensor
+    of its config's backbone."""
+    import yaml
+    from mmengine.config import Config
+    from rotation_pred.benchmarks.checkpoint import load_backbone
+    from rotation_pred.benchmarks.results import file_sha256, read_rows
+    for row in read_rows(f'{REPO}/zoo/results/rows.jsonl'):
+        source = row['provenance']
+        assert os.path.isfile(os.path.join(REPO, source['config'])), source['config']
+        assert source['checkpoint'] is None or \
+            source['checkpoint'].startswith('work_dirs/zoo/'), source['checkpoint']
+    with open(f'{REPO}/zoo/metafile.yml') as f:
+        models = yaml.safe_load(f)['Models']
+    shipped = [m for m in models if 'Weights' in m]
+    assert shipped, 'the metafile lists no shipped weights'
+    init_default_scope('mmpretrain')
+    for model in shipped:
+        weights = os.path.join(REPO, model['Weights'])
+        assert file_sha256(weights) == model['Weights sha256'], weights
+        backbone = MODELS.build(Config.fromfile(os.path.join(REPO, model['Config'])).model.backbone)
+        report = load_backbone(backbone, weights)
+        total = len(backbone.state_dict())
+        assert f'loaded {total} of {total} backbone tensors' in report, report
+
+
 def zoo_evaluate():
     """tools/zoo/evaluate.py as a module."""
     return load_tool('tools/zoo/evaluate.py', 'zoo_evaluate')
-
-
-def test_results_name_their_checkpoint_relative_to_the_repository(tmp_path, monkeypatch):
-    """mmengine's last_checkpoint holds an absolute path; the committed results files must
-    not (they would name a directory of the machine that wrote them)."""
-    evaluate = zoo_evaluate()
-    absolute = os.path.join(REPO, 'work_dirs', 'zoo', 'supervised-run', 'epoch_2.pth')
-    monkeypatch.setattr(evaluate.zoo, 'RESULTS', str(tmp_path))
-    monkeypatch.setattr(evaluate.zoo, 'final_checkpoint', lambda key, seed=0: absolute)
-    monkeypatch.setattr(evaluate, 'load_model', lambda key, **kwargs: (None, None))
-    loader = types.SimpleNamespace(dataset=range(3))
-    args = types.SimpleNamespace(max_dims=8, seed=0, split='test',
-                                 cache_dir=str(tmp_path / 'cache'))
-    evaluate.frozen_protocols('supervised', [], args, (loader, loader, loader))
-    written = json.loads((tmp_path / 'supervised.json').read_text())
-    assert written['checkpoint'] == 'work_dirs/zoo/supervised-run/epoch_2.pth'
-    for path in glob.glob(f'{REPO}/zoo/results/*.json'):
-        with open(path) as f:
-            checkpoint = json.load(f).get('checkpoint')
-        assert checkpoint is None or checkpoint.startswith('work_dirs/zoo/'), (path, checkpoint)
 
 
 def test_the_fine_tuning_backbone_is_checked_against_its_config_before_training(tmp_path):
@@ -194,6 +231,6 @@ def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypa
 
 def test_the_readme_zoo_tables_and_metafile_are_current():
     """Every zoo table in README.md and zoo/metafile.yml is what tools/zoo/make_tables.py
-    draws from the committed results (zoo/results/*.json and rows.jsonl)."""
+    draws from the committed result rows (zoo/results/rows.jsonl)."""
     out = run_tool(f'{REPO}/tools/zoo/make_tables.py', '--check', check=False)
     assert out.returncode == 0, out.stderr + out.stdout

@@ -1,4 +1,5 @@
-"""A progress line with an estimated time left, for loops over data loaders.
+"""A progress line with an estimated time left, for loops over data loaders (and
+other long loops: SVM fits).
 
     for batch in Progress(loader, 'extracting features'):
         ...
@@ -20,16 +21,18 @@ def eta(elapsed: float, done: int, total: int) -> str:
 
 
 class Progress:
-    """Iterate ``iterable`` (which has a length: a data loader), printing a progress
-    line to ``stream`` after every ``every`` items (default: a tenth of them) and after
-    the last one. ``clock``: seconds, monotonic (a fake one in tests). It stands for the
-    iterable: its other attributes (a loader's ``dataset``) are the iterable's."""
+    """Iterate ``iterable`` (which has a length: a data loader; or give ``total``, for
+    a generator), printing a progress line to ``stream`` after every ``every`` items
+    (default: a tenth of them) and after the last one. ``clock``: seconds, monotonic (a
+    fake one in tests). It stands for the iterable: its other attributes (a loader's
+    ``dataset``) are the iterable's."""
 
     def __init__(self, iterable: Iterable, label: str = 'extracting features',
                  every: Optional[int] = None, stream: Optional[TextIO] = None,
-                 clock: Callable[[], float] = time.monotonic, unit: str = 'batches'):
+                 clock: Callable[[], float] = time.monotonic, unit: str = 'batches',
+                 total: Optional[int] = None):
         self.iterable, self.label, self.unit = iterable, label, unit
-        self.total = len(iterable)
+        self.total = len(iterable) if total is None else total
         self.every = every or max(1, self.total // 10)
         self.stream, self.clock = stream, clock
 

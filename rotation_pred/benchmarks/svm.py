@@ -20,6 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
+from .progress import Progress
+
 #: The reference's cost list: its "1,10,100" argument plus 0.5^k for k = 4..19.
 COSTS = (1.0, 10.0, 100.0) + tuple(0.5 ** k for k in range(4, 20))
 CLASS_WEIGHT = {1: 2, -1: 1}
@@ -85,14 +87,22 @@ def fit_svm(features: np.ndarray, targets: np.ndarray, cost: float) -> LinearSVC
 
 
 @contextlib.contextmanager
-def parallel_fits(n_jobs: int):
-    """joblib threads for SVM fits. liblinear stopping at max_iter=2000 (part of the
-    protocol) is not reported; the filter is set here, once, because
-    ``warnings.catch_warnings`` is not thread-safe."""
+def parallel_fits(n_jobs: int, label: str = '[svm] fits', progress: bool = True):
+    """``run(calls) -> [results]``: the joblib ``delayed`` calls of SVM fits run in
+    threads, in order, with a progress line (done / total, ETA) on stderr about every
+    tenth of them. liblinear stopping at max_iter=2000 (part of the protocol) is not
+    reported; the filter is set here, once, because ``warnings.catch_warnings`` is not
+    thread-safe."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', ConvergenceWarning)
-        with Parallel(n_jobs=n_jobs, prefer='threads') as parallel:
-            yield parallel
+        with Parallel(n_jobs=n_jobs, prefer='threads', return_as='generator') as parallel:
+            def run(calls):
+                calls = list(calls)
+                results = parallel(calls)
+                if progress:
+                    results = Progress(results, label, unit='fits', total=len(calls))
+                return list(results)
+            yield run
 
 
 def cross_validated_ap(features: np.ndarray, targets: np.ndarray, cost: float,
@@ -135,7 +145,8 @@ def svm_map(train_x: np.ndarray, train_t: np.ndarray, test_x: np.ndarray,
     train_x, test_x = l2_normalize(train_x), l2_normalize(test_x)
     train_t = difficult_as_negative(train_t)
     classes = range(train_t.shape[1])
-    with parallel_fits(n_jobs) as parallel:
+    with parallel_fits(n_jobs, f'[svm] {len(costs)} costs x {len(classes)} classes, '
+                       f'{folds}-fold cross-validation') as parallel:
         cv = parallel(delayed(cross_validated_ap)(train_x, train_t[:, c], cost, folds)
                       for c in classes for cost in costs)
         cv = np.asarray(cv).reshape(len(classes), len(costs))

@@ -1,27 +1,32 @@
-"""Evaluate the Fashion-MNIST zoo and write one JSON file of results per model.
+"""Evaluate the Fashion-MNIST zoo and write its numbers as result rows.
 
     python tools/zoo/evaluate.py [--models rotnet random ...] \
         [--protocols probe knn svm lowshot semisup epochs] [--split test|val] \
-        [--seed 0] [--cache-dir work_dirs/zoo/feature_cache]
+        [--seed 0] [--skip-done] [--cache-dir work_dirs/zoo/feature_cache]
 
-Frozen-feature protocols use the first --train-samples training images and the whole
-test split (10,000 images): linear probe of every block (features pooled to at most
-2,500 values), k-NN (k = 10/20/100/200, cosine, T = 0.07) on globally pooled features,
-SVM and low-shot SVM (one-vs-rest over the 10 classes, k = 1..96 positives x 5 samples)
-on the first --svm-samples training images. Semi-supervised: fine-tuning with 1% and
-10% of the labels (configs/fashion-mnist-zoo/finetune_*). Every setting is fixed in
-advance; nothing is chosen on the test set.
+Frozen-feature protocols train on the first --train-samples training images and score
+on --split: the test split (10,000 images) or the validation images held out of the
+train split (train images 50,000-59,999, seen neither by pretraining nor by any
+protocol's training). Linear probe of every block (features pooled to at most 2,500
+values); k-NN (k = 10/20/100/200, cosine, T = 0.07) on globally pooled features; SVM
+(one-vs-rest over the 10 classes, the reference's 19 costs by 3-fold cross-validated AP
+per class) and low-shot SVM (k = 1..96 positives x 5 samples; each class at the cost the
+full SVM's cross-validation chose) trained on the first --svm-samples training images,
+at the level the linear probe chose on the validation split (--svm-levels chosen, from
+the validation rows of every seed already in the rows file) or at every level;
+semi-supervised fine-tuning with 1% and 10% of the labels
+(configs/fashion-mnist-zoo/finetune_*, scored on the test split); linear probe of every
+epoch's checkpoint (RotNet). Every setting is fixed in advance; every choice is made on
+the validation split.
 
-Every number is also a row of zoo/results/rows.jsonl (rotation_pred.benchmarks.results:
+Every number is a row of zoo/results/rows.jsonl (rotation_pred.benchmarks.results:
 model, seed, protocol, level, setting, split, metric, value and provenance); a rerun
-replaces the rows it measures again. --split val scores on validation images held out of
-the train split (train images 50,000-59,999) instead of the test split; it writes rows
-only (the JSON files and the README tables are test numbers), and leaves out the
-fine-tuning (scored on the test split) and the models whose pretraining saw the
-validation images (the supervised baseline, trained on all 60,000). --seed: the random backbone is drawn with it,
-and it is the seed recorded for the pretrained checkpoints (refused when a checkpoint
-records another). Features are extracted once per checkpoint, image set and pooling and
-kept in --cache-dir: protocols share them, and a run that was stopped resumes from them.
+replaces the rows it measures again; --skip-done skips what the rows file already holds
+for the same checkpoint (the zoo rebuild resumes with it). --seed: the random backbone
+is drawn with it, and the pretrained models are read from their run with this seed
+(refused when a checkpoint records another). Features are extracted once per
+checkpoint, image set and pooling and kept in --cache-dir: protocols share them, and a
+run that was stopped resumes from them.
 """
 import argparse
 import glob
@@ -39,6 +44,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
+from rotation_pred.benchmarks.best_level import choose_levels
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed, load_backbone
 from rotation_pred.benchmarks.converters import extract_backbone
 from rotation_pred.benchmarks.feature_cache import cached_features
@@ -47,14 +53,24 @@ from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
 from rotation_pred.benchmarks.low_shot import low_shot_svm_map
-from rotation_pred.benchmarks.results import make_row, provenance, repo_path, update_rows
+from rotation_pred.benchmarks.results import (file_sha256, make_row, provenance, read_rows,
+                                              select, update_rows)
 from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
 
 PROTOCOLS = ('probe', 'knn', 'svm', 'lowshot', 'semisup', 'epochs')
+#: The protocol of the rows each protocol writes (epochs: linear-probe rows with an
+#: ``epoch=`` setting).
+ROW_PROTOCOL = dict(probe='linear_probe', knn='knn', svm='svm', lowshot='low_shot',
+                    semisup='fine_tune', epochs='linear_probe')
+ON_VALIDATION = ('probe', 'knn')  # what --split val measures: what the choices use
 ROWS = 'rows.jsonl'
+
+
+def rows_path():
+    return osp.join(zoo.RESULTS, ROWS)
 
 
 def model_config(key):
@@ -88,20 +104,6 @@ def load_model(key, checkpoint=None, seed=0):
     return cfg, build_model(cfg, checkpoint, levels, backbone_only=kind == 'supervised')
 
 
-def read_results(key):
-    path = osp.join(zoo.RESULTS, f'{key}.json')
-    if osp.isfile(path):
-        with open(path) as f:
-            return json.load(f)
-    return dict(key=key, title=zoo.MODELS[key][0], config=zoo.MODELS[key][1])
-
-
-def write_results(key, results):
-    os.makedirs(zoo.RESULTS, exist_ok=True)
-    with open(osp.join(zoo.RESULTS, f'{key}.json'), 'w') as f:
-        json.dump(results, f, indent=1)
-
-
 def feature_reader(cfg, model, checkpoint, args):
     """``features(loader, gap=False) -> ({level: (N, D)}, labels (N,))`` of ``model``
     (loaded from ``checkpoint``, or drawn with ``args.seed`` when it is None), pooled to
@@ -129,7 +131,36 @@ def rows_of(key, args, config, checkpoint):
 def save_rows(rows):
     """Add ``rows`` to zoo/results/rows.jsonl, replacing those they measure again."""
     if rows:
-        update_rows(osp.join(zoo.RESULTS, ROWS), rows)
+        update_rows(rows_path(), rows)
+
+
+def measured(key, protocol, args, checkpoint):
+    """Whether the rows file holds rows of ``protocol`` for zoo model ``key`` on
+    ``args.split`` with ``args.seed``, measured on the same checkpoint (its sha256;
+    None for a random backbone; any for ``epochs``, whose rows name each epoch's)."""
+    if not osp.isfile(rows_path()):
+        return False
+    sha = None if checkpoint is None else file_sha256(checkpoint)
+    rows = select(read_rows(rows_path()), model=key, seed=args.seed, split=args.split,
+                  protocol=ROW_PROTOCOL[protocol])
+    rows = [r for r in rows if ('epoch=' in r['setting']) == (protocol == 'epochs')]
+    if protocol == 'epochs':
+        return bool(rows)
+    return bool(rows) and all(r['provenance']['checkpoint_sha256'] == sha for r in rows)
+
+
+def chosen_level(key, train_samples):
+    """The level of zoo model ``key`` whose linear probe has the best mean over seeds on
+    the validation split, from the rows file. Raises ValueError when there are no such
+    rows (run ``--split val --protocols probe`` for the seeds first)."""
+    rows = read_rows(rows_path()) if osp.isfile(rows_path()) else []
+    rows = select(rows, model=key, protocol='linear_probe', split='val',
+                  setting=f'train={train_samples}')
+    if not rows:
+        raise ValueError(f'{key}: no validation rows of the linear probe in {rows_path()} '
+                         'to choose the SVM level on; run tools/zoo/evaluate.py --split val '
+                         f'--protocols probe --models {key} for each seed first')
+    return choose_levels(rows, 'val')[key]
 
 
 def probe(features, train_loader, test_loader):
@@ -141,83 +172,80 @@ def probe(features, train_loader, test_loader):
             for level in sorted(train)}
 
 
+def svm_rows(row, features, svm_loader, test_loader, levels, protocols):
+    """Rows of the SVM (``'svm' in protocols``) and of the low-shot SVM (``'lowshot'``)
+    at ``levels`` (indices); the low-shot SVM of each class runs at the cost the full
+    SVM's cross-validation chose for it on the training images."""
+    train, train_y = features(svm_loader)
+    test, test_y = features(test_loader)
+    train_t, test_t = one_vs_rest_targets(train_y, 10), one_vs_rest_targets(test_y, 10)
+    rows = []
+    for level in levels:
+        name = f'block{level + 1}'
+        start = time.time()
+        full = svm_map(train[level], train_t, test[level], test_t)
+        print(f'[zoo] SVM {name}: mAP {full["mAP"]:.2f} ({time.time() - start:.0f} s)',
+              flush=True)
+        if 'svm' in protocols:
+            rows.append(row('svm', name, f'train={len(svm_loader.dataset)}', 'mAP',
+                            full['mAP']))
+        if 'lowshot' in protocols:
+            low = low_shot_svm_map(train[level], train_t, test[level], test_t,
+                                   cost=full['cost'])
+            rows += [row('low_shot', name, f'k={k}', 'mAP', v['mean']) for k, v in low.items()]
+    return rows
+
+
 def frozen_protocols(key, protocols, args, loaders):
+    """Rotation accuracy (rotation and random models) and the frozen-feature
+    ``protocols`` of zoo model ``key`` on ``args.split``, into the rows file."""
     cfg, model = load_model(key, seed=args.seed)
     checkpoint = model_checkpoint(key, args.seed)
     features = feature_reader(cfg, model, checkpoint, args)
-    train_loader, test_loader, svm_loader = loaders
-    results = read_results(key)
-    results['checkpoint'] = repo_path(checkpoint)  # committed: no machine path
-    rows, row = [], None
-    if zoo.MODELS[key][2] in ('rotation', 'random') or protocols:
-        row = rows_of(key, args, model_config(key), checkpoint)
+    train_loader, scored_loader, svm_loader = loaders
+    row = rows_of(key, args, model_config(key), checkpoint)
+    rows = []
     if zoo.MODELS[key][2] in ('rotation', 'random'):
-        results['rotation_accuracy'] = rotation_accuracy(model, test_loader)
-        rows.append(row('rotation_accuracy', None, '', 'top1', results['rotation_accuracy']))
+        rows.append(row('rotation_accuracy', None, '', 'top1',
+                        rotation_accuracy(model, scored_loader)))
     if 'probe' in protocols:
-        results['probe'] = probe(features, train_loader, test_loader)
         rows += [row('linear_probe', block, f'train={len(train_loader.dataset)}', 'top1', v)
-                 for block, v in results['probe'].items()]
+                 for block, v in probe(features, train_loader, scored_loader).items()]
     if 'knn' in protocols:
         train, train_y = features(train_loader, gap=True)
-        test, test_y = features(test_loader, gap=True)
-        results['knn'] = {
-            f'block{level + 1}': {str(k): acc[1] for k, acc in knn_accuracy(
-                torch.from_numpy(train[level]), torch.from_numpy(train_y),
-                torch.from_numpy(test[level]), torch.from_numpy(test_y),
-                topk=(1, )).items()} for level in sorted(train)}
-        rows += [row('knn', block, f'k={k}', 'top1', v)
-                 for block, per_k in results['knn'].items() for k, v in per_k.items()]
-    if 'svm' in protocols or 'lowshot' in protocols:
-        train, train_y = features(svm_loader)
-        test, test_y = features(test_loader)
-        train_t, test_t = one_vs_rest_targets(train_y, 10), one_vs_rest_targets(test_y, 10)
+        test, test_y = features(scored_loader, gap=True)
         for level in sorted(train):
-            name = f'block{level + 1}'
-            if 'svm' in protocols:
-                out = svm_map(train[level], train_t, test[level], test_t)
-                results.setdefault('svm', {})[name] = dict(mAP=out['mAP'], cost=out['cost'])
-                rows.append(row('svm', name, f'train={len(svm_loader.dataset)}', 'mAP',
-                                out['mAP']))
-            if 'lowshot' in protocols:
-                out = low_shot_svm_map(train[level], train_t, test[level], test_t)
-                results.setdefault('lowshot', {})[name] = {
-                    str(k): {s: v[s] for s in ('mean', 'std', 'min', 'max', 'cost')}
-                    for k, v in out.items()}
-                rows += [row('low_shot', name, f'k={k}', 'mAP', v['mean'])
-                         for k, v in out.items()]
-    results['frozen_protocol'] = dict(train_samples=len(train_loader.dataset),
-                                      test_samples=len(test_loader.dataset),
-                                      svm_train_samples=len(svm_loader.dataset),
-                                      max_dims=args.max_dims)
+            accuracy = knn_accuracy(torch.from_numpy(train[level]), torch.from_numpy(train_y),
+                                    torch.from_numpy(test[level]), torch.from_numpy(test_y),
+                                    topk=(1, ))
+            rows += [row('knn', f'block{level + 1}', f'k={k}', 'top1', acc[1])
+                     for k, acc in accuracy.items()]
+    if 'svm' in protocols or 'lowshot' in protocols:
+        if args.svm_levels == 'all':
+            levels = range(len(all_levels(cfg.model.backbone)))
+        else:
+            levels = [int(chosen_level(key, len(train_loader.dataset))[5:]) - 1]
+        rows += svm_rows(row, features, svm_loader, scored_loader, levels, protocols)
     save_rows(rows)
-    if args.split == 'test' and args.seed == 0 and not getattr(args, 'rows_only', False):
-        write_results(key, results)  # the per-model JSON files: seed 0, test
 
 
 def probe_over_epochs(key, args, loaders):
     """Rotation accuracy and linear probe of every epoch's checkpoint (paper Fig. 5a)."""
-    train_loader, test_loader, _ = loaders
-    epochs, rows = [], []
+    train_loader, scored_loader, _ = loaders
+    rows = []
     for path in sorted(glob.glob(osp.join(zoo.work_dir(key, args.seed), 'epoch_*.pth')),
                        key=lambda p: int(p.rsplit('_', 1)[1][:-4])):
         cfg, model = load_model(key, path, seed=args.seed)
         epoch = int(path.rsplit('_', 1)[1][:-4])
-        epochs.append(dict(epoch=epoch,
-                           rotation_accuracy=rotation_accuracy(model, test_loader),
-                           probe=probe(feature_reader(cfg, model, path, args), train_loader,
-                                       test_loader)))
         row = rows_of(key, args, model_config(key), path)
         rows.append(row('rotation_accuracy', None, f'epoch={epoch}', 'top1',
-                        epochs[-1]['rotation_accuracy']))
+                        rotation_accuracy(model, scored_loader)))
         rows += [row('linear_probe', block, f'train={len(train_loader.dataset)}, '
-                     f'epoch={epoch}', 'top1', v) for block, v in epochs[-1]['probe'].items()]
-        print(f'[zoo] {key} epoch {epoch}: {epochs[-1]}', flush=True)
+                     f'epoch={epoch}', 'top1', v) for block, v in
+                 probe(feature_reader(cfg, model, path, args), train_loader,
+                       scored_loader).items()]
+        print(f'[zoo] {key} seed {args.seed} epoch {epoch} done', flush=True)
     save_rows(rows)
-    if args.split == 'test':
-        results = read_results(key)
-        results['epochs'] = epochs
-        write_results(key, results)
 
 
 def check_backbone_fits_config(config: str, backbone: str) -> None:
@@ -231,33 +259,33 @@ def check_backbone_fits_config(config: str, backbone: str) -> None:
 
 
 def semi_supervised(key, args):
-    """Fine-tuning with 1% and 10% of the labels: into the JSON file and the rows."""
-    results = read_results(key)
-    results['semisup'] = {f: fine_tune(key, f) for f in ('1pct', '10pct')}
-    write_results(key, results)
+    """Fine-tuning with 1% and 10% of the labels from the weights of seed ``args.seed``
+    (training seeded with it too), top-1 on the test split, into the rows file."""
     rows = []
-    for fraction, top1 in results['semisup'].items():
+    for fraction in ('1pct', '10pct'):
         config = f'{zoo.ZOO_CONFIGS}/finetune_nin3b-w48_1xb64_fashion-mnist-{fraction}.py'
-        row = rows_of(key, args, config, model_checkpoint(key))
-        rows.append(row('fine_tune', None, f'labels={fraction[:-3]}%', 'top1', top1,
-                        split='test'))
+        row = rows_of(key, args, config, model_checkpoint(key, args.seed))
+        rows.append(row('fine_tune', None, f'labels={fraction[:-3]}%', 'top1',
+                        fine_tune(key, fraction, args.seed), split='test'))
     save_rows(rows)
 
 
-def fine_tune(key, fraction_name):
-    """Fine-tune the whole network on a fraction of the labels; top-1 on the test set."""
+def fine_tune(key, fraction_name, seed=0):
+    """Fine-tune the whole network of zoo model ``key`` (pretrained with ``seed``) on a
+    fraction of the labels, seeded with ``seed``; top-1 on the test set."""
     config = f'{zoo.ZOO_CONFIGS}/finetune_nin3b-w48_1xb64_fashion-mnist-{fraction_name}.py'
-    out_dir = osp.join(zoo.WORK_ROOT, 'finetune', f'{key}-{fraction_name}')
+    out_dir = osp.join(zoo.WORK_ROOT, 'finetune', f'seed{seed}', f'{key}-{fraction_name}')
     if zoo.MODELS[key][2] == 'random':
         init = ['model.backbone.init_cfg=None']
     else:
-        backbone = osp.join(zoo.WORK_ROOT, 'backbones', f'{key}.pth')
+        backbone = osp.join(zoo.WORK_ROOT, 'backbones', f'seed{seed}', f'{key}.pth')
         os.makedirs(osp.dirname(backbone), exist_ok=True)
-        extract_backbone(zoo.final_checkpoint(key), backbone)
+        extract_backbone(zoo.final_checkpoint(key, seed), backbone)
         check_backbone_fits_config(config, backbone)
         init = [f'model.backbone.init_cfg.checkpoint={backbone}']
     subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', out_dir,
-                    '--cfg-options', *init], check=True, stdout=subprocess.DEVNULL)
+                    '--cfg-options', *init, f'randomness.seed={seed}'], check=True,
+                   stdout=subprocess.DEVNULL)
     (scalars, ) = sorted(glob.glob(osp.join(out_dir, '*', 'vis_data', 'scalars.json')))[-1:]
     with open(scalars) as f:
         rows = [json.loads(line) for line in f]
@@ -284,9 +312,14 @@ def main():
                         help='default: all of them (with --split val: those whose '
                         'pretraining did not see the validation images)')
     parser.add_argument('--protocols', nargs='+', default=None, choices=PROTOCOLS,
-                        help='default: all of them (with --split val: all but semisup)')
+                        help='default: all of them (with --split val: '
+                        f'{" ".join(ON_VALIDATION)})')
     parser.add_argument('--train-samples', type=int, default=10000)
     parser.add_argument('--svm-samples', type=int, default=2000)
+    parser.add_argument('--svm-levels', choices=('chosen', 'all'), default='chosen',
+                        help='SVM and low-shot SVM at the level the linear probe chose on '
+                        'the validation split (needs its validation rows), or at every '
+                        'level')
     parser.add_argument('--max-dims', type=int, default=2500)
     parser.add_argument('--split', choices=('test', 'val'), default='test',
                         help='score on the test split, or on the validation images held '
@@ -295,21 +328,18 @@ def main():
                         help='the replicate: the random backbone is drawn with it, and the '
                         'pretrained models are read from their run with this seed '
                         '(work_dirs/zoo/seed<S>/, SEEDS=S bash tools/zoo/pretrain_all.sh)')
-    parser.add_argument('--rows-only', action='store_true',
-                        help='write result rows only, leave the per-model JSON files of '
-                        'seed 0 (the single-seed tables) as they are')
+    parser.add_argument('--skip-done', action='store_true',
+                        help='skip each model and protocol whose rows the rows file holds '
+                        'already for this seed, split and checkpoint')
     parser.add_argument('--cache-dir', default=osp.join(zoo.WORK_ROOT, 'feature_cache'),
                         help='where extracted features are kept and looked up')
     args = parser.parse_args()
     if args.protocols is None:
-        args.protocols = [p for p in PROTOCOLS
-                          if (args.split == 'test' and args.seed == 0) or p != 'semisup']
-    elif args.split == 'val' and 'semisup' in args.protocols:
-        parser.error('semisup fine-tunes and scores on the test split only; leave it out '
-                     'with --split val')
-    elif args.seed != 0 and 'semisup' in args.protocols:
-        parser.error('semisup fine-tunes the seed-0 models only (not yet per seed); leave '
-                     'it out with --seed')
+        args.protocols = list(ON_VALIDATION if args.split == 'val' else PROTOCOLS)
+    elif args.split == 'val' and set(args.protocols) - set(ON_VALIDATION):
+        parser.error(f'--split val measures {" ".join(ON_VALIDATION)} only (what the '
+                     'choices are made on); the SVMs run at the level the probe chose '
+                     'there and the fine-tuning makes no choice')
     MMLogger.get_instance('zoo', log_level='WARNING')
     models = args.models or list(zoo.MODELS)
     if args.split == 'val':
@@ -322,7 +352,6 @@ def main():
         for key, reason in seen.items():
             print(f'[zoo] {key} left out of --split val: {reason}', flush=True)
         models = [key for key in models if key not in seen]
-    args.models = models
     cfg = Config.fromfile(zoo.ROTNET_CONFIG)
     if args.split == 'val':
         val = validation_indices(cfg, max(args.train_samples, args.svm_samples))
@@ -332,18 +361,28 @@ def main():
         assert len(scored.dataset) == 10000, 'the Fashion-MNIST test split has 10,000 images'
     loaders = (build_eval_loader(cfg, 'train', args.train_samples), scored,
                build_eval_loader(cfg, 'train', args.svm_samples))
-    for key in args.models:
+    for key in models:
         start = time.time()
-        frozen = [p for p in args.protocols if p in ('probe', 'knn', 'svm', 'lowshot')]
-        if key not in zoo.BASELINES:
-            frozen = [p for p in frozen if p == 'probe']
+        wanted = [p for p in args.protocols
+                  if p == 'probe' or (p == 'epochs' and key == 'rotnet') or
+                  (p == 'semisup' and key in ('rotnet', 'random')) or
+                  (p in ('knn', 'svm', 'lowshot') and key in zoo.BASELINES)]
+        if args.skip_done:
+            checkpoint = model_checkpoint(key, args.seed)
+            done = [p for p in wanted if measured(key, p, args, checkpoint)]
+            wanted = [p for p in wanted if p not in done]
+            if done:
+                print(f'[zoo] {key} seed {args.seed} {args.split}: {done} measured already',
+                      flush=True)
+        frozen = [p for p in wanted if p in ('probe', 'knn', 'svm', 'lowshot')]
         if frozen:
             frozen_protocols(key, frozen, args, loaders)
-        if 'epochs' in args.protocols and key == 'rotnet':
+        if 'epochs' in wanted:
             probe_over_epochs(key, args, loaders)
-        if 'semisup' in args.protocols and key in ('rotnet', 'random'):
+        if 'semisup' in wanted:
             semi_supervised(key, args)
-        print(f'[zoo] {key}: {args.protocols} done in {time.time() - start:.0f} s', flush=True)
+        print(f'[zoo] {key} seed {args.seed} {args.split}: {wanted} done in '
+              f'{time.time() - start:.0f} s', flush=True)
 
 
 if __name__ == '__main__':

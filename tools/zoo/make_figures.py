@@ -1,14 +1,16 @@
-"""Draw the zoo's figures into docs/figures/ from the zoo's RotNet run and results.
+"""Draw the zoo's figures into docs/figures/ from the zoo's RotNet runs and result rows.
 
     python tools/zoo/make_figures.py
 
-rotation_vs_probe.png: rotation accuracy and linear-probe accuracy of each epoch's
-checkpoint (paper Fig. 5a), from zoo/results/rotnet.json; then curves.png,
-attention.png and filters.png of the final checkpoint (tools/analysis_tools/draw_figures.py).
+rotation_vs_probe.png: rotation accuracy and linear-probe accuracy (test) after each
+pretraining epoch (paper Fig. 5a), mean over the seeds with a band of one standard
+deviation, from the rows of zoo/results/rows.jsonl (tools/zoo/evaluate.py --protocols
+epochs); then curves.png, attention.png and filters.png of the seed-0 checkpoint
+(tools/analysis_tools/draw_figures.py).
 """
-import json
 import os
 import os.path as osp
+import statistics
 import subprocess
 import sys
 
@@ -20,25 +22,48 @@ import matplotlib.pyplot as plt  # noqa: E402
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
 
+from rotation_pred.benchmarks.results import read_rows, select  # noqa: E402
+
 OUT = 'docs/figures'
 
 
-def rotation_vs_probe(rows, path):
-    epochs = [r['epoch'] for r in rows]
+def epoch_curves(rows):
+    """``{curve: (epochs, means, stds)}`` of RotNet's per-epoch rows on the test split:
+    'rotation accuracy' and 'linear probe blockN', over the seeds."""
+    values = {}
+    for r in select(rows, model='rotnet', split='test'):
+        if 'epoch=' not in r['setting']:
+            continue
+        epoch = int(r['setting'].rsplit('epoch=', 1)[1])
+        name = ('rotation accuracy' if r['protocol'] == 'rotation_accuracy'
+                else f'linear probe {r["level"]}')
+        values.setdefault(name, {}).setdefault(epoch, []).append(r['value'])
+    curves = {}
+    for name, per_epoch in sorted(values.items()):
+        epochs = sorted(per_epoch)
+        curves[name] = (epochs, [statistics.fmean(per_epoch[e]) for e in epochs],
+                        [statistics.stdev(per_epoch[e]) if len(per_epoch[e]) > 1 else 0.0
+                         for e in epochs])
+    return curves
+
+
+def rotation_vs_probe(curves, path):
     fig, ax1 = plt.subplots(figsize=(5.5, 3.5))
-    ax1.plot(epochs, [r['rotation_accuracy'] for r in rows], 'o-', color='tab:red',
-             label='rotation accuracy (test)')
+    ax2 = ax1.twinx()
+    for name, (epochs, means, stds) in curves.items():
+        rotation = name == 'rotation accuracy'
+        ax = ax1 if rotation else ax2
+        line, = ax.plot(epochs, means, 'o-' if rotation else 's--',
+                        color='tab:red' if rotation else None, label=f'{name} (test)')
+        ax.fill_between(epochs, [m - s for m, s in zip(means, stds)],
+                        [m + s for m, s in zip(means, stds)], color=line.get_color(),
+                        alpha=0.2)
+        ax1.set_xticks(epochs)
     ax1.set_xlabel('pretraining epoch')
     ax1.set_ylabel('rotation accuracy (%)', color='tab:red')
-    ax2 = ax1.twinx()
-    for block in sorted(rows[0]['probe']):
-        ax2.plot(epochs, [r['probe'][block] for r in rows], 's--',
-                 label=f'linear probe {block}')
     ax2.set_ylabel('linear-probe top-1 (%)')
-    lines = ax1.get_legend_handles_labels()
-    more = ax2.get_legend_handles_labels()
+    lines, more = ax1.get_legend_handles_labels(), ax2.get_legend_handles_labels()
     ax1.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc='lower right')
-    ax1.set_xticks(epochs)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -46,9 +71,11 @@ def rotation_vs_probe(rows, path):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    with open(osp.join(zoo.RESULTS, 'rotnet.json')) as f:
-        rows = json.load(f)['epochs']
-    rotation_vs_probe(rows, osp.join(OUT, 'rotation_vs_probe.png'))
+    curves = epoch_curves(read_rows(osp.join(zoo.RESULTS, 'rows.jsonl')))
+    if not curves:
+        raise SystemExit('no per-epoch rows in zoo/results/rows.jsonl: run '
+                         'tools/zoo/evaluate.py --protocols epochs --seed S first')
+    rotation_vs_probe(curves, osp.join(OUT, 'rotation_vs_probe.png'))
     subprocess.run([sys.executable, 'tools/analysis_tools/draw_figures.py', zoo.ROTNET_CONFIG,
                     zoo.final_checkpoint('rotnet'), '--out-dir', OUT, '--work-dir',
                     zoo.work_dir('rotnet'), '--num-images', '3'], check=True)

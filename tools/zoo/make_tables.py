@@ -1,15 +1,19 @@
-"""Rebuild the README's model-zoo tables and zoo/metafile.yml from zoo/results/*.json
-and, for the tables over seeds, from the result rows in zoo/results/rows.jsonl.
+"""Rebuild the README's model-zoo tables and zoo/metafile.yml from the result rows in
+zoo/results/rows.jsonl (written by tools/zoo/evaluate.py), and the main job's table from
+zoo/results/main_job.jsonl (the rows file of the main job's run, tools/run_main.sh).
 
     python tools/zoo/make_tables.py [--readme README.md] [--check]
 
 Each table lives in README.md between `<!-- zoo:NAME -->` and `<!-- /zoo:NAME -->`.
---check exits with status 1 if the README or metafile is not up to date.
+A cell is the mean ± sample standard deviation over the seeds that have a row, with
+their number: `88.52 ± 0.17 (3)`. Every level is chosen on the validation split (the
+mean over seeds) and read on the test split. --check exits with status 1 if the README
+or the metafile is not up to date.
 """
 import argparse
-import json
 import os.path as osp
 import re
+import statistics
 import sys
 
 import yaml
@@ -17,108 +21,177 @@ import yaml
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import zoo_models as zoo  # noqa: E402
 
-from rotation_pred.benchmarks.render import (best_level_table,  # noqa: E402
-                                             render_table)
-from rotation_pred.benchmarks.results import read_rows, select  # noqa: E402
+from rotation_pred.benchmarks.best_level import choose_levels  # noqa: E402
+from rotation_pred.benchmarks.render import MISSING, format_cell  # noqa: E402
+from rotation_pred.benchmarks.results import file_sha256, read_rows, select  # noqa: E402
 from rotation_pred.benchmarks.tables import markdown_table  # noqa: E402
 
-LOW_SHOT_KS = ('1', '2', '4', '8', '16', '32', '64', '96')
-KNN_KS = ('10', '20', '100', '200')
+PROBE = 'train=10000'  # the linear probe's setting (10,000 training images)
+LOW_SHOT_KS = (1, 2, 4, 8, 16, 32, 64, 96)
+KNN_KS = (10, 20, 100, 200)
+KNN_CHOICE = 'k=20'  # the k-NN level is chosen on the validation split at k=20
+MAIN_JOB = 'main_job.jsonl'  # the rows of the main job's run shown first in the README
 
 
-def load_results(folder):
-    results = {}
-    for key in zoo.MODELS:
-        path = osp.join(folder, f'{key}.json')
-        if osp.isfile(path):
-            with open(path) as f:
-                results[key] = json.load(f)
-    return results
+def title(key):
+    return zoo.MODELS[key][0]
 
 
-def fmt(value):
-    return '—' if value is None else f'{value:.2f}'
+def cell(rows):
+    """``mean ± std (n)`` of the rows' values over their seeds, ``—`` for none."""
+    if not rows:
+        return MISSING
+    seeds = [r['seed'] for r in rows]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f'a cell has seeds {seeds}: one row per seed is expected')
+    return format_cell([r['value'] for r in rows])
 
 
-def blocks(row, protocol):
-    return sorted(row.get(protocol, {}), key=lambda b: int(b[5:]))
+def mean(rows):
+    return statistics.fmean(r['value'] for r in rows) if rows else None
 
 
-def probe_table(results, keys):
-    keys = [k for k in keys if k in results and 'probe' in results[k]]
-    depth = max((len(results[k]['probe']) for k in keys), default=0)
-    header = ['Model', 'Rotation acc.'] + [f'block{i + 1}' for i in range(depth)] + ['best']
-    rows = []
-    for k in keys:
-        probe = results[k]['probe']
-        cells = [fmt(probe.get(f'block{i + 1}')) for i in range(depth)]
-        rows.append([results[k]['title'], fmt(results[k].get('rotation_accuracy'))] + cells +
-                    [fmt(max(probe.values()))])
-    return markdown_table(header, rows)
+def level_order(rows):
+    return sorted({r['level'] for r in rows}, key=lambda b: int(b[5:]))
 
 
-def gap_closed(results):
-    """Share of the random->supervised gap of the best-block probe closed by RotNet."""
-    best = {k: max(results[k]['probe'].values()) for k in zoo.BASELINES
-            if k in results and 'probe' in results[k]}
-    if len(best) < 3:
-        return None
-    return 100 * (best['rotnet'] - best['random']) / (best['supervised'] - best['random'])
+def chosen(rows, key, protocol, setting):
+    """The level of ``key`` with the best mean over seeds on the validation split for
+    ``protocol`` at ``setting``; None without validation rows."""
+    val = select(rows, model=key, protocol=protocol, setting=setting, split='val')
+    return choose_levels(val, 'val')[key] if val else None
 
 
-def svm_table(results):
-    header = ['Model', 'Features', 'SVM'] + [f'k={k}' for k in LOW_SHOT_KS]
-    rows = []
-    for k in zoo.BASELINES:
-        for b in blocks(results.get(k, {}), 'svm'):
-            low = results[k].get('lowshot', {}).get(b, {})
-            rows.append([results[k]['title'], b, fmt(results[k]['svm'][b]['mAP'])] +
-                        [fmt(low.get(s, {}).get('mean')) for s in LOW_SHOT_KS])
-    return markdown_table(header, rows)
+def probe_table(rows, keys):
+    """Rotation accuracy, linear probe of every block (test), and the block chosen on
+    the validation split with its test number, one line per model."""
+    probe = select(rows, protocol='linear_probe', setting=PROBE)
+    keys = [k for k in keys if select(probe, model=k, split='test')]
+    levels = level_order(select(probe, split='test'))
+    body = []
+    for key in keys:
+        test = select(probe, model=key, split='test')
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        rotation = select(rows, model=key, protocol='rotation_accuracy', setting='',
+                          split='test')
+        body.append([title(key), cell(rotation)] +
+                    [cell(select(test, level=b)) for b in levels] +
+                    [level or MISSING, cell(select(test, level=level)) if level else MISSING])
+    header = ['Model', 'Rotation acc.'] + levels + ['Block (chosen on val)', 'Chosen (test)']
+    return markdown_table(header, body)
 
 
-def knn_table(results):
-    header = ['Model', 'Features (GAP)'] + [f'k={k}' for k in KNN_KS]
-    rows = [[results[k]['title'], b] + [fmt(results[k]['knn'][b].get(n)) for n in KNN_KS]
-            for k in zoo.BASELINES for b in blocks(results.get(k, {}), 'knn')]
-    return markdown_table(header, rows)
+def gap_closed(rows):
+    """Share (%) of the random -> supervised gap closed by RotNet, from the seed means of
+    each model's test number at its block chosen on the validation split, and the
+    seed counts; None when a model lacks rows."""
+    means = {}
+    for key in ('rotnet', 'random', 'supervised'):
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
+                      level=level)
+        if level is None or not test:
+            return None
+        means[key] = mean(test)
+    return 100 * (means['rotnet'] - means['random']) / (means['supervised'] - means['random'])
 
 
-def semisup_table(results):
-    rows = [[results[k]['title'], fmt(results[k]['semisup'].get('1pct')),
-             fmt(results[k]['semisup'].get('10pct'))]
-            for k in zoo.BASELINES if 'semisup' in results.get(k, {})]
-    return markdown_table(['Initialisation', '1% labels (600)', '10% labels (6,000)'], rows)
+def svm_table(rows):
+    """SVM and low-shot SVM (test) of each baseline at the block its linear probe chose
+    on the validation split."""
+    header = ['Model', 'Block', 'SVM'] + [f'k={k}' for k in LOW_SHOT_KS]
+    body = []
+    for key in zoo.BASELINES:
+        svm = select(rows, model=key, protocol='svm', split='test')
+        low = select(rows, model=key, protocol='low_shot', split='test')
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        if not (svm or low) or level is None:
+            continue
+        body.append([title(key), level, cell(select(svm, level=level))] +
+                    [cell(select(low, level=level, setting=f'k={k}')) for k in LOW_SHOT_KS])
+    return markdown_table(header, body)
 
 
-def epochs_table(results):
-    rows = results.get('rotnet', {}).get('epochs', [])
-    depth = max((len(r['probe']) for r in rows), default=0)
-    return markdown_table(
-        ['Epoch', 'Rotation acc.'] + [f'probe block{i + 1}' for i in range(depth)],
-        [[str(r['epoch']), fmt(r['rotation_accuracy'])] +
-         [fmt(r['probe'].get(f'block{i + 1}')) for i in range(depth)] for r in rows])
+def knn_table(rows):
+    """k-NN top-1 (test) of each baseline at the block chosen on the validation split
+    with k=20."""
+    header = ['Model', 'Block (chosen on val, k=20)'] + [f'k={k}' for k in KNN_KS]
+    body = []
+    for key in zoo.BASELINES:
+        level = chosen(rows, key, 'knn', KNN_CHOICE)
+        test = select(rows, model=key, protocol='knn', split='test', level=level)
+        if level is None or not test:
+            continue
+        body.append([title(key), level] +
+                    [cell(select(test, setting=f'k={k}')) for k in KNN_KS])
+    return markdown_table(header, body)
 
 
-def metafile(results):
+def semisup_table(rows):
+    body = []
+    for key in zoo.BASELINES:
+        tuned = select(rows, model=key, protocol='fine_tune', split='test')
+        if tuned:
+            body.append([title(key), cell(select(tuned, setting='labels=1%')),
+                         cell(select(tuned, setting='labels=10%'))])
+    return markdown_table(['Initialisation', '1% labels (600)', '10% labels (6,000)'], body)
+
+
+def epochs_table(rows):
+    """Rotation accuracy and linear probe (test) of RotNet after each epoch."""
+    epochs = sorted({int(r['setting'].rsplit('epoch=', 1)[1])
+                     for r in select(rows, model='rotnet', split='test')
+                     if 'epoch=' in r['setting']})
+    probe = [r for r in select(rows, model='rotnet', protocol='linear_probe', split='test')
+             if 'epoch=' in r['setting']]
+    levels = level_order(probe)
+    body = []
+    for epoch in epochs:
+        body.append([str(epoch), cell(select(rows, model='rotnet', split='test',
+                                             protocol='rotation_accuracy',
+                                             setting=f'epoch={epoch}'))] +
+                    [cell(select(probe, level=b, setting=f'{PROBE}, epoch={epoch}'))
+                     for b in levels])
+    return markdown_table(['Epoch', 'Rotation acc.'] + [f'probe {b}' for b in levels], body)
+
+
+def weights_file(key):
+    """The backbone weights of zoo model ``key`` (seed 0) shipped in the repository."""
+    return osp.join(zoo.WEIGHTS, osp.splitext(osp.basename(zoo.MODELS[key][1]))[0] + '.pth')
+
+
+def metafile(rows, root='.'):
+    """zoo/metafile.yml: each pretrained model with its linear probe (test, mean over
+    seeds, at the block chosen on the validation split) and its shipped weights."""
     models = []
-    for key, row in results.items():
-        title, config, kind = zoo.MODELS[key]
+    for key, (name, config, kind) in zoo.MODELS.items():
         if config is None:
             continue
-        metrics = {f'Linear probe top-1 ({b})': round(v, 2)
-                   for b, v in row.get('probe', {}).items()}
-        if row.get('rotation_accuracy') is not None:
-            metrics['Rotation accuracy'] = round(row['rotation_accuracy'], 2)
-        models.append({
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
+                      level=level)
+        if level is None or not test:
+            continue
+        metrics = {f'Linear probe top-1 ({level}, chosen on val)': round(mean(test), 2),
+                   'Seeds': len(test)}
+        rotation = select(rows, model=key, protocol='rotation_accuracy', setting='',
+                          split='test')
+        if rotation:
+            metrics['Rotation accuracy'] = round(mean(rotation), 2)
+        entry = {
             'Name': osp.splitext(osp.basename(config))[0],
             'In Collection': 'RotationPred' if kind == 'rotation' else 'Baselines',
-            'Metadata': {'Training Data': 'Fashion-MNIST', 'Architecture': ['NetworkInNetwork']},
-            'Results': [{'Task': 'Linear probe (frozen features)', 'Dataset': 'Fashion-MNIST',
-                         'Metrics': metrics}],
+            'Metadata': {'Training Data': 'Fashion-MNIST',
+                         'Architecture': ['NetworkInNetwork']},
+            'Results': [{'Task': 'Linear probe (frozen features)',
+                         'Dataset': 'Fashion-MNIST', 'Metrics': metrics}],
             'Config': config,
-            'Weights': f'{zoo.work_dir(key)}/ (rebuilt by tools/zoo/pretrain_all.sh)',
-        })
+        }
+        weights = weights_file(key)
+        if osp.isfile(osp.join(root, weights)):
+            entry['Weights'] = weights
+            entry['Weights sha256'] = file_sha256(osp.join(root, weights))
+        models.append(entry)
     return yaml.safe_dump({
         'Collections': [{'Name': 'RotationPred', 'Paper': {
             'Title': 'Unsupervised Representation Learning by Predicting Image Rotations',
@@ -126,26 +199,33 @@ def metafile(results):
         'Models': models}, sort_keys=False, allow_unicode=True)
 
 
-def seeds_section(rows):
-    """The linear probe over pretraining seeds: every block on the test split as
-    mean ± std (n seeds), then the block chosen on the validation split and its test
-    number, from the rows of tools/zoo/evaluate.py --seed S [--split val]."""
-    probe = select(rows, protocol='linear_probe')
-    test = select(probe, split='test')
-    if not test:
-        return 'No rows yet: run tools/zoo/evaluate.py --seed S for several seeds.'
-    titles = {key: zoo.MODELS[key][0] for key in zoo.MODELS}
-    order = [k for k in zoo.MODELS if any(r['model'] == k for r in test)]
-    test = sorted(test, key=lambda r: order.index(r['model']))
-    levels = sorted({r['level'] for r in test}, key=lambda b: int(b[5:]))
-    body = render_table(test, column='level', columns=levels, titles=titles,
-                        headers=['Model'] + [f'{b} (test)' for b in levels])
-    chosen = [r for r in probe if r['model'] in {k for k in order
-                                                  if select(probe, model=k, split='val')}]
-    if chosen:
-        body += '\n\n' + best_level_table(sorted(chosen, key=lambda r: order.index(
-            r['model'])), titles=titles)
-    return body
+def main_job_table(rows):
+    """The main job's table (tools/run_main.sh, one run): rotation accuracy and linear
+    probe of every block on the test split, RotNet and the random network."""
+    levels = level_order(select(rows, protocol='linear_probe'))
+    body = []
+    for model in dict.fromkeys(r['model'] for r in rows):
+        mine = select(rows, model=model, split='test')
+        body.append(['random init' if model == 'random' else 'RotNet'] +
+                    [cell(select(mine, protocol='rotation_accuracy'))] +
+                    [cell(select(mine, protocol='linear_probe', level=b)) for b in levels])
+    return markdown_table(['features', 'rotation accuracy (test)'] + levels, body)
+
+
+def sections(rows, main_rows=()):
+    gap = gap_closed(rows)
+    return {
+        'main': main_job_table(main_rows),
+        'baselines': probe_table(rows, zoo.BASELINES) +
+        ('' if gap is None else
+         f'\n\nWith each model\'s block chosen on val, RotNet closes **{gap:.1f}%** of the '
+         'gap between the random and the supervised backbone (seed means).'),
+        'svm': svm_table(rows),
+        'knn': knn_table(rows),
+        'semisup': semisup_table(rows),
+        'ablations': probe_table(rows, zoo.ABLATIONS),
+        'epochs': epochs_table(rows),
+    }
 
 
 def replace_section(text, name, body):
@@ -158,32 +238,21 @@ def replace_section(text, name, body):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--readme', default='README.md')
-    parser.add_argument('--results', default=zoo.RESULTS, help='folder of result files')
+    parser.add_argument('--results', default=zoo.RESULTS, help='folder of rows.jsonl')
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args()
-    results = load_results(args.results)
     rows_path = osp.join(args.results, 'rows.jsonl')
     rows = read_rows(rows_path) if osp.isfile(rows_path) else []
-    gap = gap_closed(results)
-    sections = {
-        'baselines': probe_table(results, zoo.BASELINES) +
-        (f'\n\nBest-block probe: RotNet closes **{gap:.1f}%** of the gap between the '
-         'random and the supervised backbone.' if gap is not None else ''),
-        'svm': svm_table(results),
-        'knn': knn_table(results),
-        'semisup': semisup_table(results),
-        'ablations': probe_table(results, zoo.ABLATIONS),
-        'epochs': epochs_table(results),
-    }
-    if rows:
-        sections['seeds'] = seeds_section(rows)
+    main_path = osp.join(args.results, MAIN_JOB)
+    tables = sections(rows, read_rows(main_path) if osp.isfile(main_path) else [])
     with open(args.readme) as f:
         old = f.read()
     new = old
-    for name, body in sections.items():
+    for name, body in tables.items():
         new = replace_section(new, name, body)
+    root = osp.dirname(osp.dirname(osp.abspath(args.results)))
     meta_path = osp.join(osp.dirname(osp.abspath(args.results)), 'metafile.yml')
-    meta = metafile(results)
+    meta = metafile(rows, root)
     old_meta = open(meta_path).read() if osp.isfile(meta_path) else ''
     if args.check:
         stale = [p for p, a, b in ((args.readme, old, new), (meta_path, old_meta, meta)) if a != b]
@@ -195,8 +264,8 @@ def main():
         f.write(new)
     with open(meta_path, 'w') as f:
         f.write(meta)
-    print(f'rebuilt {len(sections)} tables in {args.readme} and {meta_path} '
-          f'from {len(results)} result files')
+    print(f'rebuilt {len(tables)} tables in {args.readme} and {meta_path} '
+          f'from {len(rows)} result rows')
 
 
 if __name__ == '__main__':

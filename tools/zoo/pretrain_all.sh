@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pretrain the models of the Fashion-MNIST zoo (README, "Model zoo"), one after the
-# other, for each seed: seed 0 into work_dirs/zoo/<config name>/, seed S into
+# other, each for every seed before the next: seed 0 into work_dirs/zoo/<config name>/, seed S into
 # work_dirs/zoo/seed<S>/<config name>/ (what tools/zoo/evaluate.py --seed S reads).
 # Every epoch's checkpoint is kept (for the accuracy-over-epochs figure). A finished run
 # is marked done and skipped; an interrupted one resumes from its last checkpoint.
@@ -21,16 +21,16 @@ configs=(
     configs/fashion-mnist-zoo/rotation-pred_nin4b-w48_1xb64-steplr-4e_fashion-mnist.py
     configs/fashion-mnist-zoo/rotation-pred_nin5b-w48_1xb64-steplr-4e_fashion-mnist.py
 )
-for seed in ${SEEDS:-0}; do
-    if [ "$seed" = 0 ]; then dir=$ROOT; else dir=$ROOT/seed$seed; fi
-    mkdir -p "$dir"
-    for config in "${configs[@]}"; do
-        name=$(basename "$config" .py)
-        if [ -n "${ZOO_ONLY:-}" ]; then
-            wanted=0
-            for word in $ZOO_ONLY; do [[ $name == *"$word"* ]] && wanted=1; done
-            [ $wanted = 1 ] || continue
-        fi
+for config in "${configs[@]}"; do  # each config's seeds before the next config
+    name=$(basename "$config" .py)
+    if [ -n "${ZOO_ONLY:-}" ]; then
+        wanted=0
+        for word in $ZOO_ONLY; do [[ $name == *"$word"* ]] && wanted=1; done
+        [ $wanted = 1 ] || continue
+    fi
+    for seed in ${SEEDS:-0}; do
+        if [ "$seed" = 0 ]; then dir=$ROOT; else dir=$ROOT/seed$seed; fi
+        mkdir -p "$dir"
         if [ -f "$dir/$name/done" ]; then echo "[zoo] seed $seed $name: done already"; continue; fi
         resume=()
         [ -f "$dir/$name/last_checkpoint" ] && resume=(--resume)

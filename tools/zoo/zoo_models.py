@@ -5,12 +5,13 @@ ROTNET_CONFIG = 'configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.p
 ZOO_CONFIGS = 'configs/fashion-mnist-zoo'
 WORK_ROOT = 'work_dirs/zoo'
 RESULTS = 'zoo/results'
+WEIGHTS = 'zoo/weights'  # the seed-0 backbones shipped in the repository
 
 # key: (title, pretraining config or None for a random initialisation, kind)
 MODELS = {
     'rotnet': ('RotNet, 4 rotations (ours)', ROTNET_CONFIG, 'rotation'),
     'random': ('Random init', None, 'random'),
-    'supervised': ('Supervised, all 60k labels',
+    'supervised': ('Supervised, 50k labels',
                    f'{ZOO_CONFIGS}/supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py',
                    'supervised'),
     'rot0-180': ('RotNet, {0, 180}',

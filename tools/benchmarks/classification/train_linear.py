@@ -10,7 +10,12 @@ WEIGHTS is a backbone-only checkpoint (tools/model_converters/extract_backbone_w
 or a whole pretrained model of any algorithm; its backbone is loaded strictly by
 rotation_pred.benchmarks.checkpoint.load_backbone (which logs "loaded N of M backbone
 tensors from WEIGHTS"), and runner.train() then initialises everything else. Writes
-DIR/results.json and prints a table.
+DIR/results.json and DIR/rows.jsonl, result rows (rotation_pred.benchmarks.results; rows
+of a rerun replacing those it measures again): protocol 'multi_level_linear' with one
+row per level, or for one head 'linear_probe' (frozen backbone) or 'fine_tune', level
+none; metrics 'top1' and 'top5', split 'test', setting '', model --name, seed --seed
+(the pretrained model's; default: the seed WEIGHTS records, else none), provenance:
+CONFIG and WEIGHTS. Prints the table; all of this on rank 0.
 Normally started by dist_train_linear.sh (or semi_supervised/dist_train_semi.sh).
 """
 import argparse
@@ -18,21 +23,27 @@ import json
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.dist import get_rank
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import rotation_pred  # noqa: F401  (registers the plugin, applies the stack fixes)
-from rotation_pred.benchmarks.checkpoint import load_backbone
-from rotation_pred.benchmarks.reports import linear_table, multi_level_table
+from rotation_pred.benchmarks.checkpoint import checkpoint_seed, load_backbone
+from rotation_pred.benchmarks.render import render_table
+from rotation_pred.benchmarks.results import make_row, provenance, update_rows
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='benchmark config')
     parser.add_argument('--backbone', required=True, help='pretrained backbone weights')
-    parser.add_argument('--name', help='model name in the table (default: the file name)')
+    parser.add_argument('--name', help='model name in the table and the rows (default: '
+                        'the file name)')
+    parser.add_argument('--seed', type=int, default=None,
+                        help='seed of the pretrained model, recorded in the rows (default: '
+                        'the one WEIGHTS records, else none); not a training seed')
     parser.add_argument('--work-dir', help='where logs, checkpoints and results go')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value')
@@ -95,6 +106,31 @@ def head_lr_mult(cfg: Config) -> float:
     return float(keys.get('head', {}).get('lr_mult', 1.0))
 
 
+def result_rows(result: dict, name: str, seed, source: dict) -> list:
+    """The numbers of ``result`` (:func:`summarize`, plus the backbone's ``frozen``
+    state) as result rows, split 'test', setting '': per level for the multi-level
+    protocol, else one 'linear_probe' or 'fine_tune' row per metric (level None). A
+    metric the test did not measure (None) gets no row."""
+    def make(protocol, level, metric, value):
+        return make_row(model=name, seed=seed, protocol=protocol, level=level, setting='',
+                        split='test', metric=metric, value=value, provenance=source)
+    if 'levels' in result:
+        return [make('multi_level_linear', level, metric, value)
+                for level, values in result['levels'].items()
+                for metric, value in values.items() if value is not None]
+    protocol = 'linear_probe' if result['frozen'] else 'fine_tune'
+    return [make(protocol, None, metric, result[metric]) for metric in ('top1', 'top5')
+            if result[metric] is not None]
+
+
+def result_table(rows: list) -> str:
+    """``| Model | Metric | feat1 | ... |`` of multi-level rows, ``| Model | top1 | top5 |``
+    of a single head's."""
+    if any(r['level'] is not None for r in rows):
+        return render_table(rows, column='level', by=('model', 'metric'))
+    return render_table(rows, column='metric', by=('model', ))
+
+
 def main():
     args = parse_args()
     cfg = build_config(args)
@@ -115,14 +151,16 @@ def main():
     out = osp.join(cfg.work_dir, 'results.json')
     with open(out, 'w') as f:
         json.dump(result, f, indent=2)
-    if 'levels' in result:
-        table = multi_level_table(name, {n: v['top1'] for n, v in result['levels'].items()})
-    else:
-        table = linear_table(name, result['top1'], result['top5'])
-    print(f'\n{result["protocol"]} evaluation, top-1 (%) on {result["test_samples"]} test '
-          f'images after {result["epochs"]} epochs on {result["train_samples"]}:\n')
-    print(table)
-    print(f'\nresults: {out}', flush=True)
+    seed = args.seed if args.seed is not None else checkpoint_seed(args.backbone)
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    rows = result_rows(dict(result, frozen=frozen), name, seed,
+                       provenance(args.config, args.backbone, device=device))
+    rows_file = osp.join(cfg.work_dir, 'rows.jsonl')
+    update_rows(rows_file, rows)
+    print(f'\n{result["protocol"]} evaluation, accuracy (%) on {result["test_samples"]} '
+          f'test images after {result["epochs"]} epochs on {result["train_samples"]}:\n')
+    print(result_table(rows))
+    print(f'\nresults: {out} and {rows_file}', flush=True)
 
 
 if __name__ == '__main__':

@@ -1,11 +1,18 @@
 """Weighted k-NN accuracy of extracted (global-average-pooled) features.
 
     python tools/benchmarks/classification/knn/eval_knn.py FEATURE_DIR \
-        [--levels feat5] [--k 10,20,100,200] [--temperature 0.07] [--name NAME] [--out F]
+        [--levels feat5] [--k 10,20,100,200] [--temperature 0.07] [--name NAME] [--out F] \
+        [--rows F] [--seed S]
 
 Cosine similarity to every training image; the k nearest vote for their class with
 weight exp(cos / T). Top-1 and top-5 accuracy (%) on the test split, per level and k.
-Runs on the GPU when there is one. Writes the JSON results and prints the tables.
+Runs on the GPU when there is one. Writes the JSON results (--out, default
+FEATURE_DIR/../knn.json) and result rows (rotation_pred.benchmarks.results; --rows,
+default rows.jsonl beside the JSON file, rows of a rerun replacing those it measures
+again): protocol 'knn', level the feature name, setting 'k=K', split 'test', metrics
+'top1' and 'top5', model --name, seed --seed (default: the seed the backbone file
+records, else none), provenance: the config and backbone that FEATURE_DIR/meta.json
+names (extract_features.py). Prints the table.
 """
 import argparse
 import json
@@ -14,8 +21,10 @@ import os.path as osp
 import numpy as np
 import torch
 
+from rotation_pred.benchmarks.checkpoint import checkpoint_seed
 from rotation_pred.benchmarks.knn import KNN_KS, knn_accuracy
-from rotation_pred.benchmarks.reports import knn_table
+from rotation_pred.benchmarks.render import render_table
+from rotation_pred.benchmarks.results import make_row, provenance, update_rows
 
 
 def parse_args():
@@ -25,8 +34,13 @@ def parse_args():
     parser.add_argument('--k', default=','.join(map(str, KNN_KS)), help='neighbour counts')
     parser.add_argument('--temperature', type=float, default=0.07)
     parser.add_argument('--chunk', type=int, default=1024, help='test rows per block')
-    parser.add_argument('--name', help='model name in the table')
+    parser.add_argument('--name', help='model name in the table and the rows')
     parser.add_argument('--out', help='results JSON (default: FEATURE_DIR/../knn.json)')
+    parser.add_argument('--rows', help='result rows file (default: rows.jsonl beside the '
+                        'results JSON)')
+    parser.add_argument('--seed', type=int, default=None,
+                        help='seed of the evaluated model, recorded in the rows (default: '
+                        'the one the backbone file records, else none)')
     return parser.parse_args()
 
 
@@ -35,6 +49,23 @@ def load(feature_dir: str, name: str, device) -> torch.Tensor:
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} not found: run extract_features.py first')
     return torch.from_numpy(np.load(path)).to(device)
+
+
+def sources(meta: dict):
+    """``(config, checkpoint)`` of the features, from the ``meta.json`` of
+    extract_features.py: its ``config`` (None if missing) and its ``backbone`` when that
+    file exists (else None: the rows then carry no checkpoint hash)."""
+    backbone = meta.get('backbone')
+    return meta.get('config'), backbone if backbone and osp.isfile(backbone) else None
+
+
+def result_rows(results: dict, name: str, seed, source: dict) -> list:
+    """``{level: {k: {topk: accuracy}}}`` (from knn_accuracy) -> one result row per
+    level, k and top-k: protocol 'knn', setting 'k=K', metric 'topT', split 'test'."""
+    return [make_row(model=name, seed=seed, protocol='knn', level=level, setting=f'k={k}',
+                     split='test', metric=f'top{t}', value=value, provenance=source)
+            for level, per_k in results.items() for k, per_t in per_k.items()
+            for t, value in per_t.items()]
 
 
 def main():
@@ -57,15 +88,20 @@ def main():
                                       args.temperature, chunk=args.chunk)
     name = args.name or osp.basename(osp.dirname(osp.abspath(args.feature_dir)))
     out = args.out or osp.join(osp.dirname(osp.abspath(args.feature_dir)), 'knn.json')
+    rows_file = args.rows or osp.join(osp.dirname(osp.abspath(out)), 'rows.jsonl')
     with open(out, 'w') as f:
         json.dump(dict(protocol='k-NN', model=name, feature_dir=args.feature_dir,
                        temperature=args.temperature, train_samples=len(train_y),
                        test_samples=len(test_y), levels=results), f, indent=2)
-    for level, accuracy in results.items():
-        print(f'\nk-NN accuracy (%), {level} features, {len(train_y)} train -> '
-              f'{len(test_y)} test images, T={args.temperature}\n')
-        print(knn_table(name, accuracy))
-    print(f'\nresults: {out}', flush=True)
+    config, checkpoint = sources(meta)
+    seed = args.seed if args.seed is not None or checkpoint is None \
+        else checkpoint_seed(checkpoint)
+    rows = result_rows(results, name, seed, provenance(config, checkpoint, device=device))
+    update_rows(rows_file, rows)
+    print(f'\nk-NN accuracy (%), {len(train_y)} train -> {len(test_y)} test images, '
+          f'T={args.temperature}\n')
+    print(render_table(rows, column='setting', by=('model', 'level', 'metric')))
+    print(f'\nresults: {out} and {rows_file}', flush=True)
 
 
 if __name__ == '__main__':

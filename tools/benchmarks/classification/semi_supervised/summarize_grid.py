@@ -11,7 +11,22 @@ import glob
 import json
 import os.path as osp
 
-from rotation_pred.benchmarks.reports import grid_table
+from rotation_pred.benchmarks.tables import markdown_table
+
+
+def percent(value) -> str:
+    """A top-k accuracy (%) with two decimals; ``-`` when the run did not measure it."""
+    return '-' if value is None else f'{value:.2f}'
+
+
+def grid_table(name: str, runs: list) -> str:
+    """``| Model | lr | head lr mult | Top-1 | Top-5 |``, one line per run (dicts with
+    ``lr``, ``head_lr_mult``, ``top1``, ``top5``); the best top-1 is marked with *."""
+    best = max(r['top1'] for r in runs)
+    body = [[name, f'{r["lr"]:g}', f'{r["head_lr_mult"]:g}',
+             percent(r['top1']) + (' *' if r['top1'] == best else ''), percent(r['top5'])]
+            for r in runs]
+    return markdown_table(['Model', 'lr', 'head lr mult', 'Top-1', 'Top-5'], body)
 
 
 def main():

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Rebuild the Fashion-MNIST model zoo over seeds (README, "Model zoo"), resumable:
+#   1. pretrain every zoo model for every seed (tools/zoo/pretrain_all.sh);
+#   2. score the linear probe and k-NN of every model and seed on the validation split
+#      (train images 50,000-59,999), where every choice is made;
+#   3. score every protocol on the test split, the SVMs at the level chosen in 2;
+#   4. write the seed-0 backbones to zoo/weights/ (tools/zoo/export_weights.py) and
+#      redraw the README tables and zoo/metafile.yml (tools/zoo/make_tables.py).
+# Interrupted, it starts again where it stopped: finished pretraining runs are skipped
+# and interrupted ones resume, measured rows are kept (evaluate.py --skip-done), and
+# extracted features are read back from work_dirs/zoo/feature_cache.
+#   SEEDS="0 1 2"        the seeds (default)
+#   ZOO_MODELS="a b"     evaluate only these zoo models (tools/zoo/zoo_models.py keys)
+#   PRETRAIN=0           skip step 1 (the checkpoints exist)
+# About 150 minutes on 2 idle CPU cores for 3 seeds.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-${VENV:-.venv}/bin/python}
+SEEDS=${SEEDS:-"0 1 2"}
+models=()
+[ -n "${ZOO_MODELS:-}" ] && read -r -a models <<< "$ZOO_MODELS"
+if [ "${PRETRAIN:-1}" != 0 ]; then
+    SEEDS="$SEEDS" bash tools/zoo/pretrain_all.sh
+fi
+for split in val test; do
+    for seed in $SEEDS; do
+        echo "[rebuild] $(date +%H:%M:%S) evaluating seed $seed on the $split split"
+        "$PY" tools/zoo/evaluate.py --split "$split" --seed "$seed" --skip-done \
+            ${models[@]+--models "${models[@]}"}
+    done
+done
+[ -n "${ZOO_MODELS:-}" ] || "$PY" tools/zoo/export_weights.py
+"$PY" tools/zoo/make_tables.py
+echo "[rebuild] $(date +%H:%M:%S) done"
