@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
@@ -85,8 +86,13 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
     # k-NN: the block with the best k=20 on val (block2, 75 > 70), read at every k on test.
     assert '| RotNet, 4 rotations (ours) | block2 | 99.00 ± 1.00 (3) | 99.00 ± 1.00 (3) |' in text
     assert '| RotNet, 4 rotations (ours) | 70.00 ± 1.00 (3) | 80.50 ± 1.00 (3) |' in text
-    meta = (tmp_path / 'zoo' / 'metafile.yml').read_text()
-    assert 'Linear probe top-1 (block1, chosen on val): 84.0' in meta
+    meta = yaml.safe_load((tmp_path / 'zoo' / 'rotation-pred' / 'metafile.yml').read_text())
+    (rotnet, ) = meta['Models']
+    assert rotnet['Results'][0] == {'Task': 'Linear Probe', 'Dataset': 'Fashion-MNIST',
+                                    'Metrics': {'Top 1 Accuracy': 84.0, 'Block': 'block1',
+                                                'Seeds': 3}}
+    assert yaml.safe_load((tmp_path / 'model-index.yml').read_text()) == {'Import': [
+        'zoo/rotation-pred/metafile.yml', 'zoo/baselines/metafile.yml']}
     assert run_tool(tool, '--readme', str(readme), '--results', str(results),
                     '--check').returncode == 0
     changed = zoo_rows()
@@ -97,11 +103,42 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
     assert stale.returncode != 0 and 'out of date' in stale.stderr
 
 
+def index_models():
+    """``(collections, models)`` of every metafile model-index.yml imports."""
+    with open(f'{REPO}/model-index.yml') as f:
+        imports = yaml.safe_load(f)['Import']
+    collections, models = [], []
+    for path in imports:
+        with open(os.path.join(REPO, path)) as f:
+            meta = yaml.safe_load(f)
+        collections += meta['Collections']
+        models += meta['Models']
+    return collections, models
+
+
+def test_the_model_index_follows_openmmlab_and_names_files_that_exist():
+    """model-index.yml imports one metafile per collection; every collection has a
+    README and a paper, every model is in exactly one collection and has the metadata
+    mim and MMPretrain read; every Config and README path exists."""
+    collections, models = index_models()
+    names = [c['Name'] for c in collections]
+    assert sorted(names) == ['Baselines', 'RotationPred']
+    for collection in collections:
+        assert os.path.isfile(os.path.join(REPO, collection['README']))
+        assert collection['Paper']['URL'].startswith('https://arxiv.org/')
+    assert models, 'the model index lists no model'
+    assert len({m['Name'] for m in models}) == len(models)
+    for model in models:
+        assert names.count(model['In Collection']) == 1, model['Name']
+        assert {'Epochs', 'Batch Size', 'Training Data', 'Architecture'} <= set(model['Metadata'])
+        assert all({'Task', 'Dataset', 'Metrics'} <= set(r) for r in model['Results'])
+        assert os.path.isfile(os.path.join(REPO, model['Config'])), model['Config']
+
+
 def test_the_committed_rows_name_repository_files_and_the_shipped_weights_load():
     """Every committed row names its config and checkpoint relative to the repository;
-    every weight file the metafile lists exists with its sha256 and loads every tensor
-    of its config's backbone."""
-    import yaml
+    every weight file the model index lists exists with its sha256 and loads every
+    tensor of its config's backbone."""
     from mmengine.config import Config
     from rotation_pred.benchmarks.checkpoint import load_backbone
     from rotation_pred.benchmarks.results import file_sha256, read_rows
@@ -110,10 +147,8 @@ def test_the_committed_rows_name_repository_files_and_the_shipped_weights_load()
         assert os.path.isfile(os.path.join(REPO, source['config'])), source['config']
         assert source['checkpoint'] is None or \
             source['checkpoint'].startswith('work_dirs/zoo/'), source['checkpoint']
-    with open(f'{REPO}/zoo/metafile.yml') as f:
-        models = yaml.safe_load(f)['Models']
-    shipped = [m for m in models if 'Weights' in m]
-    assert shipped, 'the metafile lists no shipped weights'
+    shipped = [m for m in index_models()[1] if 'Weights' in m]
+    assert shipped, 'the model index lists no shipped weights'
     init_default_scope('mmpretrain')
     for model in shipped:
         weights = os.path.join(REPO, model['Weights'])
@@ -230,7 +265,7 @@ def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypa
 
 
 def test_the_readme_zoo_tables_and_metafile_are_current():
-    """Every zoo table in README.md and zoo/metafile.yml is what tools/zoo/make_tables.py
-    draws from the committed result rows (zoo/results/rows.jsonl)."""
+    """Every zoo table in README.md and the model index (model-index.yml and the
+    metafiles) are what tools/zoo/make_tables.py draws from the committed result rows."""
     out = run_tool(f'{REPO}/tools/zoo/make_tables.py', '--check', check=False)
     assert out.returncode == 0, out.stderr + out.stdout

@@ -1,4 +1,5 @@
-"""Rebuild the README's model-zoo tables and zoo/metafile.yml from the result rows in
+"""Rebuild the README's model-zoo tables and the model index (model-index.yml and one
+OpenMMLab metafile per collection under zoo/) from the result rows in
 zoo/results/rows.jsonl (written by tools/zoo/evaluate.py), and the main job's table from
 zoo/results/main_job.jsonl (the rows file of the main job's run, tools/run_main.sh).
 
@@ -8,9 +9,10 @@ Each table lives in README.md between `<!-- zoo:NAME -->` and `<!-- /zoo:NAME --
 A cell is the mean ± sample standard deviation over the seeds that have a row, with
 their number: `88.52 ± 0.17 (3)`. Every level is chosen on the validation split (the
 mean over seeds) and read on the test split. --check exits with status 1 if the README
-or the metafile is not up to date.
+or the model index is not up to date.
 """
 import argparse
+import os
 import os.path as osp
 import re
 import statistics
@@ -26,6 +28,7 @@ from rotation_pred.benchmarks.render import MISSING, format_cell  # noqa: E402
 from rotation_pred.benchmarks.results import file_sha256, read_rows, select  # noqa: E402
 from rotation_pred.benchmarks.tables import markdown_table  # noqa: E402
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROBE = 'train=10000'  # the linear probe's setting (10,000 training images)
 LOW_SHOT_KS = (1, 2, 4, 8, 16, 32, 64, 96)
 KNN_KS = (10, 20, 100, 200)
@@ -160,43 +163,70 @@ def weights_file(key):
     return osp.join(zoo.WEIGHTS, osp.splitext(osp.basename(zoo.MODELS[key][1]))[0] + '.pth')
 
 
-def metafile(rows, root='.'):
-    """zoo/metafile.yml: each pretrained model with its linear probe (test, mean over
-    seeds, at the block chosen on the validation split) and its shipped weights."""
-    models = []
-    for key, (name, config, kind) in zoo.MODELS.items():
-        if config is None:
-            continue
-        level = chosen(rows, key, 'linear_probe', PROBE)
-        test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
-                      level=level)
-        if level is None or not test:
-            continue
-        metrics = {f'Linear probe top-1 ({level}, chosen on val)': round(mean(test), 2),
-                   'Seeds': len(test)}
-        rotation = select(rows, model=key, protocol='rotation_accuracy', setting='',
-                          split='test')
-        if rotation:
-            metrics['Rotation accuracy'] = round(mean(rotation), 2)
-        entry = {
-            'Name': osp.splitext(osp.basename(config))[0],
-            'In Collection': 'RotationPred' if kind == 'rotation' else 'Baselines',
-            'Metadata': {'Training Data': 'Fashion-MNIST',
-                         'Architecture': ['NetworkInNetwork']},
-            'Results': [{'Task': 'Linear probe (frozen features)',
-                         'Dataset': 'Fashion-MNIST', 'Metrics': metrics}],
-            'Config': config,
-        }
-        weights = weights_file(key)
-        if osp.isfile(osp.join(root, weights)):
-            entry['Weights'] = weights
-            entry['Weights sha256'] = file_sha256(osp.join(root, weights))
-        models.append(entry)
-    return yaml.safe_dump({
-        'Collections': [{'Name': 'RotationPred', 'Paper': {
-            'Title': 'Unsupervised Representation Learning by Predicting Image Rotations',
-            'URL': 'https://arxiv.org/abs/1803.07728'}}, {'Name': 'Baselines'}],
-        'Models': models}, sort_keys=False, allow_unicode=True)
+COLLECTIONS = {  # name: (metafile, description)
+    'RotationPred': ('zoo/rotation-pred/metafile.yml',
+                     'RotNet: a ConvNet trained to tell which of 0/90/180/270 degrees an '
+                     'image was rotated by (self-supervised)'),
+    'Baselines': ('zoo/baselines/metafile.yml',
+                  'The same network trained with labels (the upper reference of the zoo)'),
+}
+PAPER = {'Title': 'Unsupervised Representation Learning by Predicting Image Rotations',
+         'URL': 'https://arxiv.org/abs/1803.07728'}
+
+
+def model_entry(rows, key, root):
+    """The model-index entry of zoo model ``key`` (OpenMMLab metafile format), with its
+    linear probe (test, mean over seeds, at the block chosen on the validation split),
+    or None when it has no such rows."""
+    from mmengine.config import Config
+    name, config, kind = zoo.MODELS[key]
+    level = chosen(rows, key, 'linear_probe', PROBE)
+    test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
+                  level=level)
+    if level is None or not test:
+        return None
+    cfg = Config.fromfile(osp.join(REPO, config))  # configs: always this repository's
+    metrics = {'Top 1 Accuracy': round(mean(test), 2), 'Block': level, 'Seeds': len(test)}
+    results = [{'Task': 'Linear Probe', 'Dataset': 'Fashion-MNIST', 'Metrics': metrics}]
+    rotation = select(rows, model=key, protocol='rotation_accuracy', setting='', split='test')
+    if rotation:
+        results.append({'Task': 'Rotation Prediction', 'Dataset': 'Fashion-MNIST',
+                        'Metrics': {'Top 1 Accuracy': round(mean(rotation), 2),
+                                    'Seeds': len(rotation)}})
+    entry = {
+        'Name': osp.splitext(osp.basename(config))[0],
+        'In Collection': 'RotationPred' if kind == 'rotation' else 'Baselines',
+        'Metadata': {'Epochs': cfg.train_cfg.max_epochs,
+                     'Batch Size': cfg.train_dataloader.batch_size,
+                     'Training Data': 'Fashion-MNIST',
+                     'Architecture': ['NetworkInNetwork']},
+        'Results': results,
+        'Config': config,
+    }
+    weights = weights_file(key)
+    if osp.isfile(osp.join(root, weights)):
+        entry['Weights'] = weights
+        entry['Weights sha256'] = file_sha256(osp.join(root, weights))
+    return entry
+
+
+def model_index(rows, root='.'):
+    """``{path: YAML text}``: model-index.yml (importing one metafile per collection)
+    and each collection's metafile, from the rows and the shipped weights."""
+    files = {'model-index.yml': yaml.safe_dump(
+        {'Import': [path for path, _ in COLLECTIONS.values()]}, sort_keys=False)}
+    entries = [e for e in (model_entry(rows, key, root) for key, (_, config, _) in
+                           zoo.MODELS.items() if config is not None) if e is not None]
+    for collection, (path, description) in COLLECTIONS.items():
+        files[path] = yaml.safe_dump({
+            'Collections': [{'Name': collection,
+                             'Metadata': {'Training Data': 'Fashion-MNIST',
+                                          'Architecture': ['NetworkInNetwork'],
+                                          'Description': description},
+                             'Paper': PAPER, 'README': 'README.md'}],
+            'Models': [e for e in entries if e['In Collection'] == collection]},
+            sort_keys=False, allow_unicode=True)
+    return files
 
 
 def main_job_table(rows):
@@ -251,21 +281,22 @@ def main():
     for name, body in tables.items():
         new = replace_section(new, name, body)
     root = osp.dirname(osp.dirname(osp.abspath(args.results)))
-    meta_path = osp.join(osp.dirname(osp.abspath(args.results)), 'metafile.yml')
-    meta = metafile(rows, root)
-    old_meta = open(meta_path).read() if osp.isfile(meta_path) else ''
+    files = {args.readme: new}
+    files.update({osp.join(root, path): text for path, text in model_index(rows, root).items()})
+    current = {path: open(path).read() if osp.isfile(path) else None for path in files}
+    current[args.readme] = old
+    stale = [path for path, text in files.items() if current[path] != text]
     if args.check:
-        stale = [p for p, a, b in ((args.readme, old, new), (meta_path, old_meta, meta)) if a != b]
         if stale:
             raise SystemExit(f'out of date: {stale}; run python tools/zoo/make_tables.py')
-        print('tables and metafile are up to date')
+        print('tables and model index are up to date')
         return
-    with open(args.readme, 'w') as f:
-        f.write(new)
-    with open(meta_path, 'w') as f:
-        f.write(meta)
-    print(f'rebuilt {len(tables)} tables in {args.readme} and {meta_path} '
-          f'from {len(rows)} result rows')
+    for path in stale:
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(files[path])
+    print(f'rebuilt {len(tables)} tables in {args.readme} and the model index '
+          f'(model-index.yml, {len(COLLECTIONS)} metafiles) from {len(rows)} result rows')
 
 
 if __name__ == '__main__':

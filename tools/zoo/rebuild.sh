@@ -12,6 +12,7 @@
 #   SEEDS="0 1 2"        the seeds (default)
 #   ZOO_MODELS="a b"     evaluate only these zoo models (tools/zoo/zoo_models.py keys)
 #   PRETRAIN=0           skip step 1 (the checkpoints exist)
+#   TABLES=0             skip step 4
 # About 150 minutes on 2 idle CPU cores for 3 seeds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +30,8 @@ for split in val test; do
             ${models[@]+--models "${models[@]}"}
     done
 done
-[ -n "${ZOO_MODELS:-}" ] || "$PY" tools/zoo/export_weights.py
-"$PY" tools/zoo/make_tables.py
+if [ "${TABLES:-1}" != 0 ]; then
+    [ -n "${ZOO_MODELS:-}" ] || "$PY" tools/zoo/export_weights.py
+    "$PY" tools/zoo/make_tables.py
+fi
 echo "[rebuild] $(date +%H:%M:%S) done"
