@@ -158,3 +158,25 @@ def test_reading_the_versions_imports_no_package():
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == '[]'
+
+
+def _add_rows_one_by_one(path, model, count):
+    for i in range(count):
+        update_rows(path, [row(model=model, setting=f'k={i}')])
+
+
+def test_evaluations_side_by_side_lose_no_rows(tmp_path):
+    """Two processes adding rows to one file in turn (under its lock): every row stays."""
+    import multiprocessing
+    path = str(tmp_path / 'rows.jsonl')
+    context = multiprocessing.get_context('fork')
+    workers = [context.Process(target=_add_rows_one_by_one, args=(path, model, 40))
+               for model in ('a', 'b')]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+        assert worker.exitcode == 0
+    rows = read_rows(path)
+    assert sorted((r['model'], r['setting']) for r in rows) == sorted(
+        (m, f'k={i}') for m in ('a', 'b') for i in range(40))

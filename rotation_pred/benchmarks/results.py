@@ -25,7 +25,9 @@ The files are committed, so no row names a directory of the machine that wrote i
 paths are relative to the repository, and a path outside it is kept as its base name
 marked ``(outside the repository)``.
 """
+import contextlib
 import datetime
+import fcntl
 import hashlib
 import json
 import math
@@ -275,15 +277,29 @@ def identity(row: Dict) -> tuple:
     return tuple(row[f] for f in IDENTITY)
 
 
+@contextlib.contextmanager
+def locked(path: str):
+    """Hold an exclusive lock on ``path + '.lock'`` (POSIX ``flock``): evaluations
+    running side by side update one rows file in turn, and none loses another's rows."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path + '.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def update_rows(path: str, rows: Iterable[Dict]) -> List[Dict]:
     """Add ``rows`` to the JSON Lines file ``path``, dropping the rows already there that
     measure the same thing (same :func:`identity`: a rerun replaces its old numbers);
-    rewrites the file atomically and returns all its rows."""
+    rewrites the file atomically, under :func:`locked`, and returns all its rows."""
     rows = [check_row(r) for r in rows]
     new = {identity(r) for r in rows}
-    old = read_rows(path) if osp.isfile(path) else []
-    merged = [r for r in old if identity(r) not in new] + rows
-    write_rows(path, merged)
+    with locked(path):
+        old = read_rows(path) if osp.isfile(path) else []
+        merged = [r for r in old if identity(r) not in new] + rows
+        write_rows(path, merged)
     return merged
 
 
