@@ -1,5 +1,7 @@
 from .idx_datasets import CIFAR10Batches, FashionMNISTIdx, read_idx
+from .image_folder import BadImageError, ImageFolderUnlabeled
 from .subset import ClassBalancedSubset
 from .transforms import CheckImage
 
-__all__ = ['CIFAR10Batches', 'CheckImage', 'ClassBalancedSubset', 'FashionMNISTIdx', 'read_idx']
+__all__ = ['BadImageError', 'CIFAR10Batches', 'CheckImage', 'ClassBalancedSubset',
+           'FashionMNISTIdx', 'ImageFolderUnlabeled', 'read_idx']
