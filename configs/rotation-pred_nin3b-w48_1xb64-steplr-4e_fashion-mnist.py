@@ -16,6 +16,7 @@ data_root = '/usr/share/datasets/fashion-mnist'
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,  # no workers: MMPretrain's tools default it to True
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='FashionMNISTIdx', data_root=data_root, split='train',
@@ -23,6 +24,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=256,
     num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='FashionMNISTIdx', data_root=data_root, split='test',
