@@ -5,6 +5,7 @@ compat.apply()
 
 from .datasets import *  # noqa: E402,F401,F403
 from .evaluation import *  # noqa: E402,F401,F403
+from .hooks import OnlineKNNHook  # noqa: E402,F401
 from .mixed_precision import MixedPrecisionOptimWrapper  # noqa: E402,F401
 from .models import *  # noqa: E402,F401,F403
 from .rotations import (FOUR_ROTATIONS, PAPER_ROTATION_SETS,  # noqa: E402,F401
