@@ -146,3 +146,78 @@ def test_multi_level_accuracy_of_a_single_image():
     metric.process(None, [level_sample(1, feat1=[0.1, 0.8, 0.1], feat2=[0.8, 0.1, 0.1])])
     assert metric.evaluate(1) == {'multi-level/feat1_top1': 100.0,
                                   'multi-level/feat2_top1': 0.0}
+
+
+# --- one transfer to the host per batch ----------------------------------------------
+
+HOST_CALLS = ('cpu', 'item', 'tolist', 'numpy', '__int__', '__float__', '__bool__',
+              '__index__')
+
+
+class HostCounting(torch.Tensor):
+    """A tensor that records every call which copies its values to the host (each one
+    waits for the GPU); what torch computes from it is a HostCounting tensor too."""
+    calls = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, '__name__', '') in HOST_CALLS:
+            cls.calls.append(func.__name__)
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def counting(tensor):
+    return tensor.as_subclass(HostCounting)
+
+
+def test_rotation_accuracy_moves_one_tensor_per_batch_to_the_host():
+    metric = METRICS.build(dict(type='RotationAccuracy'))
+    generator = torch.Generator().manual_seed(0)
+    batch = [torch.rand(4, 4, generator=generator) for _ in range(8)]
+    HostCounting.calls.clear()
+    metric.process(None, [dict(rotation_scores=counting(s)) for s in batch])
+    assert len(HostCounting.calls) <= 1, HostCounting.calls
+    per_image = [(int((s.argmax(1) == torch.arange(4)).sum()), 4) for s in batch]
+    assert metric.results == per_image  # one result per image, as before
+    assert len(set(r for r, _ in per_image)) > 1  # the images differ
+
+
+def test_multi_level_accuracy_moves_one_tensor_per_batch_to_the_host():
+    from rotation_pred.evaluation.topk import topk_hits
+    metric = METRICS.build(dict(type='MultiLevelAccuracy', topk=(1, 3)))
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 5, (8, ), generator=generator)
+    scores = {name: torch.rand(8, 5, generator=generator) for name in ('feat1', 'feat2')}
+    HostCounting.calls.clear()
+    metric.process(None, [
+        dict(gt_label=counting(labels[i:i + 1]),
+             level_scores={name: counting(s[i]) for name, s in scores.items()})
+        for i in range(8)])
+    assert len(HostCounting.calls) <= 1, HostCounting.calls
+    per_image = [{name: {k: bool(hit[0]) for k, hit in
+                         topk_hits(s[i:i + 1], labels[i:i + 1], (1, 3)).items()}
+                  for name, s in scores.items()} for i in range(8)]
+    assert metric.results == per_image
+    assert 0 < sum(r['feat1'][1] for r in per_image) < 8  # some hits, some misses
+
+
+def test_the_benchmarks_rotation_accuracy_compares_on_the_device_of_the_scores(monkeypatch):
+    """rotation_accuracy's right answers are made where the scores are (on a GPU, a CPU
+    arange would not compare with CUDA scores)."""
+    from types import SimpleNamespace
+
+    from rotation_pred.benchmarks.loading import rotation_accuracy
+    scores = scores_with_argmax([0, 1, 3, 3])  # 3 of 4 right
+    sample = SimpleNamespace(rotation_scores=scores)
+    model = SimpleNamespace(data_preprocessor=lambda data, training: data,
+                            predict=lambda inputs: [sample])
+    devices = []
+    arange = torch.arange
+
+    def recording_arange(*args, **kwargs):
+        devices.append(kwargs.get('device'))
+        return arange(*args, **kwargs)
+
+    monkeypatch.setattr(torch, 'arange', recording_arange)
+    assert rotation_accuracy(model, [dict(inputs=None)]) == pytest.approx(75.0)
+    assert devices == [scores.device]

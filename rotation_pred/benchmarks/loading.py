@@ -107,6 +107,7 @@ def rotation_accuracy(model, dataloader) -> float:
         data = model.data_preprocessor(data, training=False)
         for sample in model.predict(data['inputs']):
             scores = sample.rotation_scores
-            right += int((scores.argmax(1) == torch.arange(len(scores))).sum())
+            truth = torch.arange(len(scores), device=scores.device)
+            right += int((scores.argmax(1) == truth).sum())
             total += len(scores)
     return 100.0 * right / max(total, 1)

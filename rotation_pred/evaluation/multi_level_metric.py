@@ -15,6 +15,7 @@ class MultiLevelAccuracy(BaseMetric):
 
     Keys: ``multi-level/<level>_top<k>`` (e.g. ``multi-level/feat5_top1``). Only the
     hits are kept per sample, not the scores, so memory stays small on large test sets.
+    A batch is scored on the device of its scores and reaches the host as one tensor.
 
     Args:
         topk: the k of the top-k accuracies.
@@ -25,16 +26,35 @@ class MultiLevelAccuracy(BaseMetric):
         super().__init__(**kwargs)
         self.topk = tuple(topk)
 
+    def batch_hits(self, data_samples: Sequence[dict]) -> torch.Tensor:
+        """(N, L * T) bool on the device of the scores, for N samples, L levels (in the
+        order of the first sample's ``level_scores``) and T = len(topk): column
+        ``l * T + t`` says whether level l has the label among its topk[t] best scores."""
+        names = list(data_samples[0]['level_scores'])
+        first = data_samples[0]['level_scores'][names[0]]
+        labels = torch.cat([torch.as_tensor(sample['gt_label']).view(1)
+                            for sample in data_samples]).to(first.device)
+        columns = []
+        for name in names:
+            scores = torch.stack([sample['level_scores'][name].view(-1)
+                                  for sample in data_samples])  # (N, classes)
+            hits = topk_hits(scores, labels, self.topk)
+            columns.extend(hits[k] for k in self.topk)
+        return torch.stack(columns, dim=1)
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             if 'level_scores' not in sample:
                 raise KeyError('MultiLevelAccuracy needs level_scores in the predictions: '
                                'use it with head MultiLevelLinearHead')
-            label = torch.as_tensor(sample['gt_label']).view(1).cpu()
+        if not data_samples:
+            return
+        names = list(data_samples[0]['level_scores'])
+        width = len(self.topk)
+        for row in self.batch_hits(data_samples).tolist():
             self.results.append({
-                name: {k: bool(hit[0]) for k, hit in
-                       topk_hits(scores.view(1, -1).cpu(), label, self.topk).items()}
-                for name, scores in sample['level_scores'].items()})
+                name: {k: row[i * width + t] for t, k in enumerate(self.topk)}
+                for i, name in enumerate(names)})
 
     def compute_metrics(self, results: List[Dict[str, Dict[int, bool]]]) -> dict:
         metrics = {}

@@ -7,17 +7,19 @@ CONFIG is one of configs/benchmarks/mmdetection|mmsegmentation/; BACKBONE.pth co
 tools/model_converters/extract_backbone_weights.py, or is a whole pretrained model of any
 algorithm (its keys under ``backbone.`` are then taken). The launchers in
 tools/benchmarks/mmdetection/ and mmsegmentation/ set the checkpoint options. Every
-checkpoint is read by rotation_pred.benchmarks.checkpoint before training, and every
-module it initialises must find all its tensors in it (MMEngine's Pretrained init would
-only log the missing ones). Training validates as the config says; the final model is
-then tested on the config's test set and the test metrics are written to
-WORK_DIR/test_metrics.json.
+checkpoint is read once by rotation_pred.benchmarks.checkpoint before training, and
+every module it initialises must find all its tensors in it, with their shapes
+(MMEngine's Pretrained init would only log the missing ones and keep a random backbone):
+a backbone that does not fit the config's (a ResNet-18 for a ResNet-50 detector) is
+refused naming the file, the missing keys and the shape mismatches. Training validates
+as the config says; the final model is then tested on the config's test set and the
+test metrics are written to WORK_DIR/test_metrics.json.
 """
 import argparse
 import json
 import os
 import os.path as osp
-from typing import Iterator, Tuple
+from typing import Dict, Iterator, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
@@ -31,7 +33,7 @@ from rotation_pred.benchmarks.checkpoint import (BACKBONE, backbone_of, check_ba
                                                  read_state_dict)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='benchmark config file')
     parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go')
@@ -42,7 +44,7 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -61,15 +63,23 @@ def pretrained_inits(cfg, path: str = '') -> Iterator[Tuple[str, dict]]:
             yield from pretrained_inits(value, f'{path}.{i}')
 
 
-def check_pretrained(cfg: Config, config_file: str) -> None:
+States = Dict[str, Mapping[str, torch.Tensor]]
+
+
+def check_pretrained(cfg: Config, config_file: str) -> States:
     """Refuse to start when a ``Pretrained`` checkpoint is unset or missing, or holds no
     backbone weights (read by :mod:`rotation_pred.benchmarks.checkpoint`). A whole
     model's checkpoint (keys under ``backbone.``, any algorithm) gets
     ``prefix='backbone.'`` on its init_cfg, so that MMEngine loads its backbone part
-    (without it, no key would match and the random initialisation would stay)."""
+    (without it, no key would match and the random initialisation would stay).
+
+    Returns ``{path: {name: tensor}}``, the tensors of each local checkpoint file, each
+    file read once (the C4 detector's backbone and res5 head share one), for
+    :func:`check_pretrained_fits`."""
     inits = list(pretrained_inits(cfg.model, 'model'))
     if not inits:
         raise SystemExit(f'error: {config_file}: no Pretrained init_cfg in the model')
+    states = {}
     for option, init in inits:
         checkpoint = init.get('checkpoint')
         if not checkpoint:
@@ -82,13 +92,14 @@ def check_pretrained(cfg: Config, config_file: str) -> None:
         if not osp.isfile(checkpoint):
             raise SystemExit(f'error: {option}.checkpoint: file not found: {checkpoint}')
         try:  # a clear error now rather than a random backbone later
-            state = read_state_dict(checkpoint)
-            backbone_of(state, checkpoint)
-            whole_model = has_prefix(state, BACKBONE)
+            if checkpoint not in states:
+                states[checkpoint] = read_state_dict(checkpoint)
+            backbone_of(states[checkpoint], checkpoint)
         except ValueError as e:
             raise SystemExit(f'error: {option}.checkpoint: {e}')
-        if whole_model:
+        if has_prefix(states[checkpoint], BACKBONE):
             init['prefix'] = BACKBONE
+    return states
 
 
 def module_at(model: torch.nn.Module, option: str) -> torch.nn.Module:
@@ -115,19 +126,25 @@ def check_shared_parts(module: torch.nn.Module, weights: dict, checkpoint: str) 
         check_backbone_fits(child, part, f'{checkpoint} ({name}.*)')
 
 
-def check_pretrained_fits(model: torch.nn.Module, cfg: Config) -> None:
+def check_pretrained_fits(model: torch.nn.Module, cfg: Config,
+                          states: Optional[States] = None) -> None:
     """Refuse to train when a module with a ``Pretrained`` init_cfg would not find its
     tensors, with their shapes, in its checkpoint's backbone weights: all of them for
     the backbone (which may use fewer stages than the checkpoint has: C4 uses three),
     those of the parts it shares with the checkpoint for another module (see
-    :func:`check_shared_parts`)."""
+    :func:`check_shared_parts`). ``states``: the tensors of the checkpoint files that
+    :func:`check_pretrained` read (a file not in it is read here)."""
     for option, init in pretrained_inits(cfg.model, 'model'):
         checkpoint = init['checkpoint']
         if '://' in checkpoint:
             continue
-        weights = read_backbone_weights(checkpoint, init.get('prefix', BACKBONE))
+        prefix = init.get('prefix', BACKBONE)
         module = module_at(model, option)
         try:
+            if states is not None and checkpoint in states:
+                weights = backbone_of(states[checkpoint], checkpoint, prefix)
+            else:
+                weights = read_backbone_weights(checkpoint, prefix)
             if option == 'model.backbone.init_cfg':
                 check_backbone_fits(module, weights, checkpoint, allow_unexpected=True)
             else:
@@ -136,7 +153,9 @@ def check_pretrained_fits(model: torch.nn.Module, cfg: Config) -> None:
             raise SystemExit(f'error: {option}.checkpoint: {e}')
 
 
-def build_config(args) -> Config:
+def build_config(args) -> Tuple[Config, States]:
+    """The config of ``args`` with its options merged, and the checkpoint files it
+    loads, read and checked (see :func:`check_pretrained`)."""
     if not osp.isfile(args.config):
         raise SystemExit(f'error: config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
@@ -149,16 +168,18 @@ def build_config(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs/benchmarks',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.resume = args.resume
-    check_pretrained(cfg, args.config)
-    return cfg
+    return cfg, check_pretrained(cfg, args.config)
 
 
-def main():
-    args = parse_args()
-    cfg = build_config(args)
+def main(argv=None):
+    """Fine-tune and test as the command line ``argv`` (default: ``sys.argv[1:]``)
+    says; refuse, before training, checkpoints that do not fit the model."""
+    args = parse_args(argv)
+    cfg, states = build_config(args)
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    check_pretrained_fits(model, cfg)
+    check_pretrained_fits(model, cfg, states)
+    del states  # the checks are done: MMEngine's Pretrained init loads the files
     runner.train()
     metrics = runner.test()
     if not metrics:

@@ -54,8 +54,9 @@ BUGS = [
         'for sample, score in zip(data_samples, scores.roll(1, 1)):', CORE_TESTS),
     Bug('RotationAccuracy counts images, not copies',
         'rotation_pred/evaluation/rotation_metric.py',
-        'self.results.append((int(right.sum()), len(scores)))',
-        'self.results.append((int(right.sum()), 1))', ('tests/test_head_and_metric.py', )),
+        'self.results.extend((right, copies) for right in right_copies(scores).tolist())',
+        'self.results.extend((right, 1) for right in right_copies(scores).tolist())',
+        ('tests/test_head_and_metric.py', )),
 ]
 
 

@@ -1,0 +1,36 @@
+"""Export the backbone of a RotationPred ResNet-50 checkpoint to torchvision's resnet50.
+
+    python tools/model_converters/to_torchvision.py CHECKPOINT OUT
+
+CHECKPOINT is a whole RotationPred model (tools/train.py) or a backbone-only file
+(extract_backbone_weights.py). OUT is a plain state dict of every backbone tensor, named
+as torchvision names them; the 1000-class ``fc`` is left out, so load it with
+``resnet50().load_state_dict(torch.load(OUT, weights_only=True), strict=False)``, or set
+``model.fc = torch.nn.Identity()`` and load strictly. A checkpoint whose backbone is not
+a ResNet-50 (ResNet-18, NIN...) is refused with the keys that do not fit.
+"""
+import argparse
+import os
+import os.path as osp
+
+from rotation_pred.benchmarks.export import export
+
+TARGET = 'torchvision'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('checkpoint', help='RotationPred ResNet-50 checkpoint')
+    parser.add_argument('output', help=f'where to write the {TARGET} state dict')
+    args = parser.parse_args(argv)
+    os.makedirs(osp.dirname(osp.abspath(args.output)), exist_ok=True)
+    try:
+        report = export(args.checkpoint, args.output, TARGET)
+    except (FileNotFoundError, ValueError, ImportError) as e:
+        raise SystemExit(f'error: {e}')
+    print(report)
+    print(f'wrote {args.output}')
+
+
+if __name__ == '__main__':
+    main()
