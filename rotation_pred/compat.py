@@ -192,6 +192,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    check_mmcv()
     _allow_checkpoint_types()
     _history_buffer_without_methods()
     _cpu_distributed()
@@ -307,3 +308,83 @@ def _mmcv_ops_from_torchvision() -> None:
         return stand_in if name == '_ext' else original_load_ext(name, funcs)
 
     ext_loader.load_ext = load_ext
+
+
+# --- 6. mmcv is installed, as mmcv-lite or as full mmcv (not a fix: a check) ------------
+# Why: setup.py cannot declare mmcv. mmcv-lite and full mmcv (compiled ops, built for the
+# user's torch) install the same package ``mmcv``; declaring either one makes pip put it
+# over, or flag, the other. So neither is declared, and this check, run first by
+# ``apply()``, says how to install one when none is there. mmpretrain 1.2.0 accepts mmcv
+# 2.0.0 <= v < 2.4.0; mmdet 3.3.0 and mmsegmentation 1.2.2 need v < 2.2.0 and assert it
+# themselves. Tested: 2.1.0.
+MMCV_DISTRIBUTIONS = ('mmcv', 'mmcv-lite', 'mmcv-full')  # mmcv-full: the 1.x series
+MMCV_RANGE = ('2.0.0', '2.4.0')  # the range mmpretrain 1.2.0 asserts
+
+MMCV_INSTALL_HELP = (
+    'Install mmcv 2.1.0 in one of two ways:\n'
+    '  * pip install mmcv-lite==2.1.0\n'
+    '      pure Python; rotation_pred runs the ops that the detection benchmarks need '
+    '(nms, RoIAlign) on torchvision;\n'
+    '  * bash tools/build_mmcv.sh\n'
+    '      full mmcv 2.1.0 with its compiled ops, built for the installed torch (CPU, or '
+    'CUDA when nvcc is present) and installed (a script of the rotation_pred repository).')
+
+
+def installed_mmcv_versions() -> dict:
+    """``{distribution name: version}`` of the installed mmcv distributions."""
+    from importlib import metadata
+    versions = {}
+    for name in MMCV_DISTRIBUTIONS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def mmcv_problem(versions: dict, importable: bool):
+    """What is wrong with the installed mmcv, as ``(kind, message)``, or ``None``.
+
+    ``versions``: ``{distribution name: version}`` (``installed_mmcv_versions()``);
+    ``importable``: whether a module ``mmcv`` is found at all. ``kind`` is ``'error'``
+    (rotation_pred cannot work) or ``'warning'``."""
+    from mmengine.utils import digit_version
+    if not versions:
+        if importable:  # e.g. a source checkout on PYTHONPATH: no metadata to check
+            return None
+        return 'error', ('rotation_pred needs mmcv (2.1.0), and no mmcv is installed. '
+                         + MMCV_INSTALL_HELP)
+    low, high = MMCV_RANGE
+    for name, version in sorted(versions.items()):
+        if not digit_version(low) <= digit_version(version) < digit_version(high):
+            return 'error', (f'rotation_pred needs mmcv {low} <= version < {high} (tested: '
+                             f'2.1.0; mmdet 3.3.0 and mmsegmentation 1.2.2 need < 2.2.0), '
+                             f'but {name} {version} is installed. Uninstall it '
+                             f'(pip uninstall -y {name}). ' + MMCV_INSTALL_HELP)
+    if len(versions) > 1:
+        listed = ' and '.join(f'{name} {version}' for name, version in
+                              sorted(versions.items()))
+        return 'warning', (f'both {listed} are installed. They write the same package '
+                           'directory mmcv/, so uninstalling either one breaks the other. '
+                           'Keep one: pip uninstall -y mmcv mmcv-lite, then install mmcv-lite '
+                           '2.1.0 or run tools/build_mmcv.sh.')
+    return None
+
+
+class MMCVNotInstalled(ImportError):
+    """No usable mmcv: neither mmcv-lite nor full mmcv, or a version out of range."""
+
+
+def check_mmcv() -> None:
+    """Raise ``MMCVNotInstalled`` (with how to install it) if no usable mmcv is installed;
+    warn if both mmcv and mmcv-lite are."""
+    import importlib.util
+    import warnings
+    problem = mmcv_problem(installed_mmcv_versions(),
+                           importlib.util.find_spec('mmcv') is not None)
+    if problem is None:
+        return
+    kind, message = problem
+    if kind == 'error':
+        raise MMCVNotInstalled(message)
+    warnings.warn(message, stacklevel=2)

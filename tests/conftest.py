@@ -1,3 +1,4 @@
+import hashlib
 import importlib.util
 import os
 import subprocess
@@ -25,6 +26,17 @@ def run_tool(*args, env=None, timeout=900, check=True):
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}')
     return proc
+
+
+def stamp_installed(venv: str) -> None:
+    """Write the install stamp tools/install.sh leaves in ``venv`` (the sha256 of setup.py
+    and tools/install.sh, one after the other), so that it installs nothing there."""
+    digest = hashlib.sha256()
+    for name in ('setup.py', os.path.join('tools', 'install.sh')):
+        with open(os.path.join(REPO, name), 'rb') as f:
+            digest.update(f.read())
+    with open(os.path.join(venv, '.rotation_pred-setup'), 'w') as f:
+        f.write(digest.hexdigest() + '\n')
 
 
 def load_tool(path: str, name: str):

@@ -1,7 +1,6 @@
 """Pretraining on a folder of the user's own images: ImageFolderUnlabeled (listing,
 held-out share, bad files), the image-folder configs through tools/train.py, and the
 main job with DATA=<folder>."""
-import hashlib
 import os
 import re
 import shlex
@@ -15,7 +14,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
 
-from conftest import REPO, run_tool
+from conftest import REPO, run_tool, stamp_installed
 from rotation_pred.datasets.image_folder import BadImageError, split_files
 
 NIN_CONFIG = os.path.join(REPO, 'configs',
@@ -228,12 +227,7 @@ def fake_venv(folder, python):
     with open(wrapper, 'w') as f:
         f.write(f'#!/usr/bin/env bash\n{python}\n')
     os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    digest = hashlib.sha256()
-    for name in ('setup.py', os.path.join('tools', 'install.sh')):
-        with open(os.path.join(REPO, name), 'rb') as f:
-            digest.update(f.read())
-    with open(os.path.join(folder, '.rotation_pred-setup'), 'w') as f:
-        f.write(digest.hexdigest() + '\n')
+    stamp_installed(folder)
     return folder
 
 

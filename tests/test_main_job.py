@@ -1,7 +1,6 @@
 """The main job, tools/run_main.sh (install check, RotNet pretraining on Fashion-MNIST,
 linear probe of every block against the same network randomly initialised), end to end
 on a small setting, and the arguments its settings turn into."""
-import hashlib
 import json
 import os
 import re
@@ -9,7 +8,7 @@ import shlex
 import stat
 import sys
 
-from conftest import REPO, run_tool
+from conftest import run_tool, stamp_installed
 
 # 80 steps of 32 images (128 rotated samples), validation on 512 test images, a probe on
 # 500 train / 500 test images: one to two minutes on 2 CPU cores.
@@ -20,16 +19,13 @@ COLUMNS = ['features', 'rotation_accuracy', 'block1', 'block2', 'block3']
 
 def venv_running(python, folder):
     """A VENV for run_main.sh whose bin/python runs ``python``, with the install stamp of
-    the current setup.py: tools/install.sh checks the stamp and installs nothing."""
+    the current setup.py and tools/install.sh: install.sh checks it and installs nothing."""
     os.makedirs(os.path.join(folder, 'bin'))
     wrapper = os.path.join(folder, 'bin', 'python')
     with open(wrapper, 'w') as f:
         f.write(f'#!/bin/sh\nexec {shlex.quote(python)} "$@"\n')
     os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    with open(os.path.join(REPO, 'setup.py'), 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    with open(os.path.join(folder, '.rotation_pred-setup'), 'w') as f:
-        f.write(digest + '\n')
+    stamp_installed(folder)
     return folder
 
 
