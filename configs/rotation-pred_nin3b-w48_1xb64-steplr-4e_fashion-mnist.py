@@ -1,6 +1,8 @@
 # RotNet on Fashion-MNIST, sized for 2 CPU cores: a 3-block Network-In-Network of
 # width 48 on 28x28 grayscale images, 64 images (256 rotated samples) per batch.
-_base_ = '_base_/default_runtime.py'
+# The online k-NN (configs/_base_/online_knn_fashion-mnist.py) logs knn/top1 every epoch
+# (README, "Watching pretraining"); it does not change the training run.
+_base_ = ['_base_/default_runtime.py', '_base_/online_knn_fashion-mnist.py']
 
 model = dict(
     type='RotationPred',

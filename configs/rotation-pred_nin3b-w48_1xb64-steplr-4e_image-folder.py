@@ -56,3 +56,6 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
+# No online k-NN: the Fashion-MNIST hook of the parent config needs labelled grayscale
+# images, and a folder of your own images has no labels (README, "Watching pretraining").
+custom_hooks = []

@@ -26,4 +26,5 @@ param_scheduler = [
     dict(type='MultiStepLR', by_epoch=False, milestones=[782, 1173], gamma=0.2),
 ]
 train_cfg = dict(max_epochs=2, val_interval=2)
+custom_hooks = []  # no online k-NN: it watches self-supervised pretraining
 default_hooks = dict(logger=dict(interval=100), checkpoint=dict(max_keep_ckpts=1))
