@@ -36,7 +36,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--models', nargs='+', default=pretrained, choices=pretrained)
     for key in parser.parse_args().models:
-        export(key)
+        try:
+            export(key)
+        except FileNotFoundError as e:  # not pretrained (yet): nothing to ship
+            print(f'skipped {key}: {e}', flush=True)
 
 
 if __name__ == '__main__':
