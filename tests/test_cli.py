@@ -114,7 +114,7 @@ TRAIN_FLAGS = [[], ['--no-pin-memory'], ['--no-persistent-workers'], ['--no-vali
                          ids=['fashion-mnist', 'cifar10', 'in1k'])
 @pytest.mark.parametrize('flags', TRAIN_FLAGS, ids=lambda f: ' '.join(f) or 'defaults')
 def test_train_flags_build_the_config_mmpretrains_tool_builds(ours, theirs, config, flags):
-    args = ours[0].parse_args([config, '--work-dir', '/tmp/w', *flags])
+    args = ours[0].parse_args([config, '--work-dir', 'work_dirs/cli-flags', *flags])
     mine = ours[0].build_config(args)
     reference = theirs[0].merge_args(Config.fromfile(config), args)
     assert settings(mine) == settings(reference)

@@ -1,4 +1,6 @@
-_base_ = 'mmpretrain::_base_/default_runtime.py'
+# MMPretrain's runtime with preemption-safe checkpoints (configs/_base_/preemptible.py:
+# atomic checkpoint writes, SIGTERM/SIGUSR1 save and exit 75, exact mid-epoch resume).
+_base_ = './preemptible.py'
 
 # Registers RotationPred, its head, data sets, transforms and metric in MMPretrain's
 # registries and applies the stack fixes of rotation_pred/compat.py.
