@@ -13,6 +13,9 @@ keys that do not fit.
 The checkpoint is read by :mod:`.checkpoint` (``torch.load(weights_only=True)``): a
 whole model of any algorithm (keys under ``backbone.``) or a backbone-only file.
 """
+import argparse
+import os
+import os.path as osp
 from collections import OrderedDict
 from typing import Mapping, Tuple
 
@@ -88,3 +91,19 @@ def export(path: str, out: str, target: str) -> str:
     state, report = convert(path, target)
     torch.save(state, out)
     return report
+
+
+def export_command(target: str, description: str, argv=None) -> None:
+    """The command line of tools/model_converters/to_<target>.py: ``CHECKPOINT OUT``;
+    prints the load report, or exits with ``error: ...`` naming what does not fit."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('checkpoint', help='RotationPred ResNet-50 checkpoint')
+    parser.add_argument('output', help=f'where to write the {target} state dict')
+    args = parser.parse_args(argv)
+    os.makedirs(osp.dirname(osp.abspath(args.output)), exist_ok=True)
+    try:
+        report = export(args.checkpoint, args.output, target)
+    except (FileNotFoundError, ValueError, ImportError) as e:
+        raise SystemExit(f'error: {e}')
+    print(report)
+    print(f'wrote {args.output}')

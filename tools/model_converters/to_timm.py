@@ -10,27 +10,13 @@ or ``load_state_dict(..., strict=False)`` into a model that has one. Needs timm
 (``pip install timm``, or the extra ``rotation_pred[export]``). A checkpoint whose
 backbone is not a ResNet-50 (ResNet-18, NIN...) is refused with the keys that do not fit.
 """
-import argparse
-import os
-import os.path as osp
-
-from rotation_pred.benchmarks.export import export
+from rotation_pred.benchmarks.export import export_command
 
 TARGET = 'timm'
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('checkpoint', help='RotationPred ResNet-50 checkpoint')
-    parser.add_argument('output', help=f'where to write the {TARGET} state dict')
-    args = parser.parse_args(argv)
-    os.makedirs(osp.dirname(osp.abspath(args.output)), exist_ok=True)
-    try:
-        report = export(args.checkpoint, args.output, TARGET)
-    except (FileNotFoundError, ValueError, ImportError) as e:
-        raise SystemExit(f'error: {e}')
-    print(report)
-    print(f'wrote {args.output}')
+    export_command(TARGET, __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':
