@@ -60,15 +60,22 @@ class PackInputsDrawingRandom(PackInputs):
 
 def pretrain(tmp_path, name, with_hook):
     """Train the Fashion-MNIST NIN config for EPOCHS epochs into ``tmp_path/name``."""
-    bases = [FMNIST_CONFIG, FRAGMENT] if with_hook else [FMNIST_CONFIG]
-    config = tmp_path / f'{name}.py'
-    config.write_text(f'_base_ = {bases!r}\n'
+    config = tmp_path / f'{name}.py'  # the config holds the hook (its FRAGMENT base)
+    config.write_text(f'_base_ = [{FMNIST_CONFIG!r}]\n'
                       "custom_imports = dict(imports=['rotation_pred', 'rng_transform'])\n"
-                      f'visualizer = dict(vis_backends={BACKENDS})\n')
+                      f'visualizer = dict(vis_backends={BACKENDS})\n' +
+                      ('' if with_hook else 'custom_hooks = []\n'))
     work_dir = tmp_path / name
     run_tool('tools/train.py', str(config), '--work-dir', str(work_dir), '--cfg-options',
              *SMALL, *(KNN_SMALL if with_hook else []), env={'PYTHONPATH': str(tmp_path)})
     return work_dir
+
+
+def test_the_fashion_mnist_config_holds_the_hook_fragment():
+    from mmengine.config import Config
+    hooks = Config.fromfile(FMNIST_CONFIG).custom_hooks
+    assert hooks == Config.fromfile(FRAGMENT).custom_hooks
+    assert [h['type'] for h in hooks] == ['OnlineKNNHook']
 
 
 @pytest.fixture(scope='module')

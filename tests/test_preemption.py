@@ -34,6 +34,7 @@ from rotation_pred.engine.preemption import agree_to_stop
 
 RUNTIME = os.path.join(REPO, 'configs', '_base_', 'default_runtime.py')
 FRAGMENT = os.path.join(REPO, 'configs', '_base_', 'preemptible.py')
+KNN_FRAGMENT = os.path.join(REPO, 'configs', '_base_', 'online_knn_fashion-mnist.py')
 
 # 96 images, 16 per batch: 6 iterations per epoch, 2 epochs; the warm-up (by
 # iteration) is still going on when the signal comes.
@@ -71,6 +72,8 @@ def write_configs(folder) -> str:
     base.mkdir(parents=True)
     with open(FRAGMENT) as f:
         (base / 'preemptible.py').write_text(f.read())
+    with open(KNN_FRAGMENT) as f:  # the Fashion-MNIST config's other base
+        (base / 'online_knn_fashion-mnist.py').write_text(f.read())
     with open(RUNTIME) as f:
         runtime = f.read()
     (base / 'default_runtime.py').write_text(
