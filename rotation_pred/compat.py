@@ -115,6 +115,18 @@ def destroy_process_group_at_exit() -> None:
         dist.destroy_process_group()
 
 
+def finish_distributed() -> None:
+    """End a run that finished on every rank: meet at a barrier, then destroy the
+    process group (see fix 3). Without the barrier a fast rank tears down its gloo
+    connections while a slower one is still in its last collective, and the slower
+    one can abort during shutdown (exit code -6 in a CI run of
+    tests/test_distributed.py, with the exit handler alone). The exit handler stays for
+    runs that end another way, where a barrier could wait on a rank that failed."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 # --- 4. SyncBatchNorm on CPU processes ------------------------------------------------
 # Why: torch.nn.SyncBatchNorm raises for CPU input when a process group is running, so
 # SyncBN configs (the reference protocol) could not train over gloo, and DDP refuses

@@ -60,3 +60,20 @@ def test_the_process_group_is_destroyed_at_exit(tmp_path):
     assert dist.is_initialized()
     destroy_process_group_at_exit()
     assert not dist.is_initialized()
+
+
+def test_a_finished_run_meets_at_a_barrier_then_destroys_the_group(tmp_path, monkeypatch):
+    """tools/train.py and tools/test.py end with finish_distributed: every rank reaches
+    the barrier before any tears its connections down."""
+    import torch.distributed as dist
+    from rotation_pred.compat import finish_distributed
+    finish_distributed()  # not distributed: nothing to do
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+                            world_size=1)
+    calls = []
+    barrier = dist.barrier
+    monkeypatch.setattr(dist, 'barrier', lambda *a, **k: (calls.append('barrier'),
+                                                          barrier(*a, **k)))
+    finish_distributed()
+    assert calls == ['barrier']
+    assert not dist.is_initialized()

@@ -24,6 +24,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 # importing rotation_pred registers the plugin and applies the stack fixes
+from rotation_pred.compat import finish_distributed
 from rotation_pred.tools_support import (set_dataloader_defaults,
                                          silence_cpu_pin_memory_warning)
 
@@ -169,6 +170,7 @@ def main():
     metrics = runner.test()
     if item == 'metrics':
         mmengine.dump(metrics, args.out)
+    finish_distributed()
 
 
 if __name__ == '__main__':

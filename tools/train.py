@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 # importing rotation_pred registers the plugin and applies the stack fixes
+from rotation_pred.compat import finish_distributed
 from rotation_pred.tools_support import (BatchSummaryHook, set_dataloader_defaults,
                                          silence_cpu_pin_memory_warning)
 
@@ -151,6 +152,7 @@ def build_runner(cfg: Config) -> Runner:
 def main():
     silence_cpu_pin_memory_warning()
     build_runner(build_config(parse_args())).train()
+    finish_distributed()
 
 
 if __name__ == '__main__':
