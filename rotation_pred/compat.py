@@ -210,6 +210,7 @@ def apply() -> None:
     _cpu_distributed()
     _sync_batch_norm_on_cpu()
     _mmcv_ops_from_torchvision()
+    _load_image_names_the_file()
     _applied = True
 
 
@@ -400,3 +401,48 @@ def check_mmcv() -> None:
     if kind == 'error':
         raise MMCVNotInstalled(message)
     warnings.warn(message, stacklevel=2)
+
+
+# --- 7. LoadImageFromFile names the file it cannot read ----------------------------------
+# Why: mmcv 2.1.0's LoadImageFromFile re-raises the decoder's error unchanged. An empty
+# (0-byte) file stops training with OpenCV's "(-215:Assertion failed) !buf.empty()", and
+# a file that Pillow cannot identify with "cannot identify image file <_io.BytesIO ...>":
+# neither says which of a million files is at fault. Any failure to read or decode now
+# raises UnreadableImageError with the file's path and the reason; ignore_empty=True
+# keeps its meaning (the sample is dropped), and errors that already carry the path
+# (a missing file) pass unchanged. Remove when mmcv names the file itself.
+class UnreadableImageError(ValueError):
+    """An image file that exists but cannot be read or decoded; the message names it."""
+
+
+def unreadable_image_error(path: str, error: Exception) -> UnreadableImageError:
+    """The error for ``path``, which failed to load with ``error``."""
+    import os
+    try:
+        empty = os.path.getsize(path) == 0
+    except (OSError, TypeError):
+        empty = False
+    reason = ('the file is empty (0 bytes)' if empty
+              else f'not a decodable image ({type(error).__name__}: {error})')
+    return UnreadableImageError(f'{path}: cannot load the image: {reason}')
+
+
+def _load_image_names_the_file() -> None:
+    from mmcv.transforms import LoadImageFromFile
+    original_transform = LoadImageFromFile.transform
+    if getattr(original_transform, 'names_the_file', False):
+        return
+
+    @functools.wraps(original_transform)
+    def transform(self, results: dict):
+        try:
+            return original_transform(self, results)
+        except Exception as error:  # cv2.error, PIL's UnidentifiedImageError, assertions
+            already_named = isinstance(error, UnreadableImageError) or (
+                isinstance(error, OSError) and getattr(error, 'filename', None))
+            if already_named:
+                raise
+            raise unreadable_image_error(results.get('img_path'), error) from error
+
+    transform.names_the_file = True
+    LoadImageFromFile.transform = transform

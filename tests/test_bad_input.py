@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS, MODELS
 
 import rotation_pred  # noqa: F401
+from rotation_pred.compat import UnreadableImageError
 from conftest import FMNIST_CONFIG, REPO, run_tool
 
 IMAGENET_DATA = os.path.join(REPO, 'configs', '_base_', 'datasets',
@@ -28,10 +29,11 @@ def imagenet_folder(root, images):
     (root / 'meta' / 'train.txt').write_text('\n'.join(lines) + '\n')
 
 
-def train_dataset(root):
+def train_dataset(root, imdecode_backend='cv2'):
     init_default_scope('mmpretrain')
     cfg = Config.fromfile(IMAGENET_DATA).train_dataloader.dataset
     cfg.data_root = str(root)
+    cfg.pipeline[0].imdecode_backend = imdecode_backend
     return DATASETS.build(cfg)
 
 
@@ -52,8 +54,37 @@ def test_grayscale_and_rgba_images_become_three_channel_samples(tmp_path):
 
 def test_corrupt_image_is_reported_by_file_name(tmp_path):
     imagenet_folder(tmp_path, {'broken.jpg': lambda p: open(p, 'wb').write(b'\xff\xd8 no')})
-    with pytest.raises(Exception, match=r'failed to load image: .*broken\.jpg'):
+    with pytest.raises(UnreadableImageError, match=r'broken\.jpg: cannot load the image: '
+                       r'not a decodable image'):
         train_dataset(tmp_path)[0]
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_empty_image_file_is_reported_by_file_name(tmp_path, backend):
+    """A 0-byte file in the standard pipeline (LoadImageFromFile, before CheckImage):
+    OpenCV alone says "!buf.empty()", Pillow "cannot identify image file <BytesIO>"."""
+    imagenet_folder(tmp_path, {'good.jpg': rgb_image,
+                               'empty.JPEG': lambda p: open(p, 'wb').close()})
+    dataset = train_dataset(tmp_path, imdecode_backend=backend)
+    assert dataset[0]['inputs'].shape == (3, 224, 224)
+    with pytest.raises(UnreadableImageError, match=r'n01/empty\.JPEG: cannot load the image: '
+                       r'the file is empty \(0 bytes\)') as caught:
+        dataset[1]
+    assert caught.value.__cause__ is not None  # the decoder's own error is kept
+
+
+def test_missing_image_file_keeps_its_own_error(tmp_path):
+    imagenet_folder(tmp_path, {'gone.jpg': rgb_image})
+    os.remove(tmp_path / 'train' / 'n01' / 'gone.jpg')
+    with pytest.raises(FileNotFoundError, match=r'gone\.jpg'):
+        train_dataset(tmp_path)[0]
+
+
+def test_ignore_empty_still_drops_the_sample(tmp_path):
+    from mmcv.transforms import LoadImageFromFile
+    path = tmp_path / 'empty.png'
+    path.write_bytes(b'')
+    assert LoadImageFromFile(ignore_empty=True)(dict(img_path=str(path))) is None
 
 
 def test_image_smaller_than_the_minimum_is_reported_by_file_name(tmp_path):
