@@ -20,7 +20,7 @@ from mmpretrain.datasets.transforms import PackInputs
 from mmpretrain.registry import MODELS
 
 from rotation_pred.benchmarks.knn import knn_accuracy, knn_scores
-from rotation_pred.hooks.online_knn import OnlineKNNHook, knn_top1, knn_votes
+from rotation_pred.hooks.online_knn import OnlineKNNHook, frozen, knn_top1, knn_votes
 
 from conftest import FMNIST_CONFIG, REPO, run_tool
 
@@ -96,13 +96,13 @@ def scalar_rows(work_dir):
         return [json.loads(line) for line in f]
 
 
-def test_a_knn_number_is_logged_after_every_epoch(runs):
+def test_a_knn_number_is_logged_before_training_and_after_every_epoch(runs):
     rows = [r for r in scalar_rows(runs.hook) if 'knn/top1' in r]
-    assert [r['step'] for r in rows] == list(range(1, EPOCHS + 1))
+    assert [r['step'] for r in rows] == list(range(0, EPOCHS + 1))  # 0: initial weights
     assert all(10 < r['knn/top1'] <= 100 for r in rows)  # 10 classes: chance is 10
     with open(only(runs.hook / '*' / '*.log')) as f:
         log = f.read()
-    for epoch in range(1, EPOCHS + 1):
+    for epoch in range(0, EPOCHS + 1):
         assert f'Epoch(knn) [{epoch}]  knn/top1: ' in log
     assert '200 bank / 100 query images' in log
     assert not any('knn/top1' in r for r in scalar_rows(runs.plain))
@@ -119,7 +119,7 @@ def test_tensorboard_holds_the_loss_the_rotation_accuracy_and_the_knn(runs):
     assert [e.step for e in events.Scalars('rotation/accuracy')] == [1, 2]
     logged = [r['knn/top1'] for r in scalar_rows(runs.hook) if 'knn/top1' in r]
     knn = events.Scalars('knn/top1')
-    assert [e.step for e in knn] == [1, 2]
+    assert [e.step for e in knn] == [0, 1, 2]
     assert [e.value for e in knn] == pytest.approx(logged)
 
 
@@ -246,6 +246,26 @@ def test_the_evaluation_leaves_rng_modes_and_weights_as_they_were():
     assert runner.message_hub.get_scalar('knn/top1').current() == scalars['knn/top1']
     ((level, line), ) = recorder.lines
     assert level == 'info' and line.startswith('Epoch(knn) [1]  knn/top1: ')
+
+
+def test_at_start_logs_epoch_0_from_the_initial_weights_but_not_on_resume():
+    runner, dataset, recorder = fake_runner(labels=np.arange(40) % 4)
+    runner.iter = 0
+    hook = OnlineKNNHook(dataset, bank_range=(0, 30), query_range=(30, 40), k=5,
+                         at_start=True)
+    hook.before_train(runner)
+    ((scalars, step), ) = recorder.scalars
+    plain = OnlineKNNHook(dataset, bank_range=(0, 30), query_range=(30, 40), k=5)
+    plain.before_train(runner)
+    with frozen(runner.model):
+        assert step == 0 and scalars['knn/top1'] == plain.evaluate(runner.model)
+    assert recorder.lines[0][1].startswith('Epoch(knn) [0]  knn/top1: ')
+    assert len(recorder.lines) == 1  # the hook without at_start logged nothing
+
+    resumed, dataset, recorder = fake_runner(labels=np.arange(40) % 4, epoch=1)
+    OnlineKNNHook(dataset, bank_range=(0, 30), query_range=(30, 40), k=5,
+                  at_start=True).before_train(resumed)  # iter=10: a resumed run
+    assert recorder.scalars == [] and recorder.lines == []
 
 
 def test_without_labels_the_hook_is_off_and_says_so_once():

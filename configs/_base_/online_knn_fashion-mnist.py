@@ -1,6 +1,7 @@
 # Online k-NN for the Fashion-MNIST NIN configs: add this file to a config's `_base_`
 # list (e.g. `_base_ = ['_base_/default_runtime.py', '_base_/online_knn_fashion-mnist.py']`)
-# and the log gets `knn/top1` after every epoch (rotation_pred/hooks/online_knn.py).
+# and the log gets `knn/top1` before the first iteration (epoch 0, the initial weights;
+# not on resume) and after every epoch (rotation_pred/hooks/online_knn.py).
 #
 # Fixed settings: weighted k-NN, k=20, T=0.07, the last backbone level globally
 # average-pooled, on Fashion-MNIST *train* images that the pretraining never sees:
@@ -23,5 +24,6 @@ custom_hooks = [
         interval=1,
         k=20,
         temperature=0.07,
-        level=-1),
+        level=-1,
+        at_start=True),
 ]

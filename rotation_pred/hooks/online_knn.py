@@ -153,6 +153,9 @@ class OnlineKNNHook(Hook):
         query_range: ``(start, stop)``: images start..stop-1 are classified; must not
             overlap ``bank_range``.
         interval: evaluate after every ``interval``-th epoch and after the last one.
+        at_start: also evaluate once before the first iteration (logged as epoch 0:
+            the features of the initial weights, the point the curve starts from); not
+            when a run is resumed.
         k: neighbours that vote (default 20). temperature: T of the vote weights
             exp(cos / T) (default 0.07). level: which backbone output (an index into
             its ``out_indices``; default -1, the last). batch_size: images per forward.
@@ -165,7 +168,7 @@ class OnlineKNNHook(Hook):
 
     def __init__(self, dataset, bank_range: Sequence[int], query_range: Sequence[int],
                  interval: int = 1, k: int = 20, temperature: float = 0.07,
-                 level: int = -1, batch_size: int = 256):
+                 level: int = -1, batch_size: int = 256, at_start: bool = False):
         self.bank_range = _check_range('bank_range', bank_range)
         self.query_range = _check_range('query_range', query_range)
         if (self.bank_range[0] < self.query_range[1]
@@ -187,6 +190,7 @@ class OnlineKNNHook(Hook):
         self.dataset_cfg = dataset
         self.interval, self.k, self.temperature = interval, k, float(temperature)
         self.level, self.batch_size = int(level), batch_size
+        self.at_start = bool(at_start)
         self.dataset = None
         self.bank_y: Optional[torch.Tensor] = None
         self.query_y: Optional[torch.Tensor] = None
@@ -211,6 +215,8 @@ class OnlineKNNHook(Hook):
                 'labels (gt_label), so the online k-NN is off for this run')
             return
         self.dataset, self.bank_y, self.query_y = dataset, bank_y, query_y
+        if self.at_start and runner.iter == 0:  # not on resume: epoch 0 is logged
+            self._evaluate_and_log(runner, epoch=0)
 
     @staticmethod
     def _labels(dataset, index_range: Tuple[int, int]) -> Optional[torch.Tensor]:
@@ -232,11 +238,15 @@ class OnlineKNNHook(Hook):
         if not (self.every_n_epochs(runner, self.interval)
                 or self.is_last_train_epoch(runner)):
             return
+        # epochs done: runner.epoch counts up after this hook
+        self._evaluate_and_log(runner, epoch=runner.epoch + 1)
+
+    def _evaluate_and_log(self, runner, epoch: int) -> None:
         started = time.perf_counter()
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         with preserved_rng(), frozen(model):
             top1 = self.evaluate(model)
-        self._log(runner, top1, time.perf_counter() - started)
+        self._log(runner, top1, time.perf_counter() - started, epoch)
 
     def evaluate(self, model) -> float:
         """k-NN top-1 (%) of ``model``'s features (call it with the model frozen)."""
@@ -246,9 +256,9 @@ class OnlineKNNHook(Hook):
         return knn_top1(bank_x, self.bank_y, query_x, self.query_y, self.k,
                         self.temperature)
 
-    def _log(self, runner, top1: float, seconds: float) -> None:
-        """``knn/top1`` to the message hub, the vis backends and the text log."""
-        epoch = runner.epoch + 1  # epochs done: runner.epoch counts up after this hook
+    def _log(self, runner, top1: float, seconds: float, epoch: int) -> None:
+        """``knn/top1`` after ``epoch`` epochs to the message hub, the vis backends and
+        the text log."""
         logger_hook = next((h for h in runner.hooks if isinstance(h, LoggerHook)), None)
         by_epoch = logger_hook is None or logger_hook.log_metric_by_epoch
         runner.message_hub.update_scalar(KNN_TAG, top1)
