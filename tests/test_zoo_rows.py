@@ -127,7 +127,7 @@ def test_an_interrupted_evaluation_resumes_extracting_only_what_was_missing(
     extract = feature_cache.extract_features
     loaded, model = zoo.load_model('rotnet')
     checkpoint = zoo.model_checkpoint('rotnet')
-    reference = zoo.probe(zoo.feature_reader(loaded, model, checkpoint,
+    reference = zoo.probe(zoo.features_of(loaded, model, checkpoint,
                                              zoo_args(tmp_path / 'fresh')), train, test)
     calls = []
 
@@ -137,7 +137,7 @@ def test_an_interrupted_evaluation_resumes_extracting_only_what_was_missing(
             raise KeyboardInterrupt('stopped during the second extraction')
         return extract(model, loader, *args)
     monkeypatch.setattr(feature_cache, 'extract_features', killed_on_the_second)
-    features = zoo.feature_reader(loaded, model, checkpoint, zoo_args(tmp_path))
+    features = zoo.features_of(loaded, model, checkpoint, zoo_args(tmp_path))
     with pytest.raises(KeyboardInterrupt):
         zoo.probe(features, train, test)
     cache = tmp_path / 'cache'

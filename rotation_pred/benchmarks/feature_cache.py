@@ -177,3 +177,19 @@ def cached_features(model, loader, cache_dir: str, checkpoint: Optional[str] = N
                       lambda f: f.write(json.dumps(described, indent=1).encode()))
     save_features(path, features, labels)
     return features, labels
+
+
+def feature_reader(model, checkpoint: Optional[str], cache_dir: Optional[str],
+                   seed: Optional[int], max_dims: int = 9216, model_cfg=None,
+                   label: str = 'extracting features'):
+    """``features(loader, gap=False) -> ({level: (N, D)}, labels (N,))`` of ``model``
+    (loaded from ``checkpoint``, or drawn with ``seed`` when it is None): through
+    :func:`cached_features` when ``cache_dir`` is set (its progress line starts with
+    ``label`` and the number of images), else extracted each time."""
+    def features(loader, gap: bool = False):
+        if cache_dir is None:
+            return extract_features(model, loader, max_dims, gap)
+        return cached_features(model, loader, cache_dir, checkpoint=checkpoint, seed=seed,
+                               max_dims=max_dims, gap=gap, model_cfg=model_cfg,
+                               label=f'{label} of {len(loader.dataset)} images')
+    return features

@@ -221,6 +221,22 @@ def make_row(model: str, seed: Optional[int], protocol: str, level: Optional[str
                 metric=_text('metric', metric), value=float(value), provenance=provenance)
 
 
+def row_maker(model: str, seed: Optional[int], split: str, config: Optional[str],
+              checkpoint: Optional[str]):
+    """``row(protocol, level, setting, metric, value, split=None) -> row``: result rows
+    of ``model`` measured with ``seed`` on ``split`` (unless a row names another), all
+    with the provenance of ``config`` and ``checkpoint``, computed once."""
+    source = provenance(config, checkpoint)
+    default_split = split
+
+    def row(protocol: str, level: Optional[str], setting: str, metric: str, value: float,
+            split: Optional[str] = None) -> Dict:
+        return make_row(model=model, seed=seed, protocol=protocol, level=level,
+                        setting=setting, split=split or default_split, metric=metric,
+                        value=value, provenance=source)
+    return row
+
+
 def check_row(row) -> Dict:
     """``row`` (a dict read back) checked as :func:`make_row` checks one; it must have
     exactly the fields :data:`FIELDS` (ValueError naming the missing or extra ones)."""

@@ -47,14 +47,14 @@ import rotation_pred  # noqa: F401
 from rotation_pred.benchmarks.best_level import choose_levels
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed, load_backbone
 from rotation_pred.benchmarks.converters import extract_backbone
-from rotation_pred.benchmarks.feature_cache import cached_features
+from rotation_pred.benchmarks.feature_cache import feature_reader
 from rotation_pred.benchmarks.knn import knn_accuracy
 from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
 from rotation_pred.benchmarks.low_shot import low_shot_svm_map
-from rotation_pred.benchmarks.results import (file_sha256, make_row, provenance, read_rows,
-                                              select, update_rows)
+from rotation_pred.benchmarks.results import (file_sha256, read_rows, row_maker, select,
+                                              update_rows)
 from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -104,28 +104,11 @@ def load_model(key, checkpoint=None, seed=0):
     return cfg, build_model(cfg, checkpoint, levels, backbone_only=kind == 'supervised')
 
 
-def feature_reader(cfg, model, checkpoint, args):
-    """``features(loader, gap=False) -> ({level: (N, D)}, labels (N,))`` of ``model``
-    (loaded from ``checkpoint``, or drawn with ``args.seed`` when it is None), pooled to
-    ``args.max_dims`` values or globally, through the cache ``args.cache_dir``."""
-    def features(loader, gap=False):
-        return cached_features(model, loader, args.cache_dir, checkpoint=checkpoint,
-                               seed=args.seed, max_dims=args.max_dims, gap=gap,
-                               model_cfg=cfg.model,
-                               label=f'[zoo] features of {len(loader.dataset)} images')
-    return features
-
-
-def rows_of(key, args, config, checkpoint):
-    """``row(protocol, level, setting, metric, value)``: a result row of zoo model
-    ``key`` on ``args.split`` with ``args.seed``, its provenance computed once."""
-    source = provenance(config, checkpoint)
-
-    def row(protocol, level, setting, metric, value, split=None):
-        return make_row(model=key, seed=args.seed, protocol=protocol, level=level,
-                        setting=setting, split=split or args.split, metric=metric,
-                        value=value, provenance=source)
-    return row
+def features_of(cfg, model, checkpoint, args):
+    """The feature reader of ``model`` (``checkpoint``, or drawn with ``args.seed``)
+    through the zoo's feature cache ``args.cache_dir``."""
+    return feature_reader(model, checkpoint, args.cache_dir, args.seed, args.max_dims,
+                          cfg.model, label='[zoo] features')
 
 
 def save_rows(rows):
@@ -201,9 +184,9 @@ def frozen_protocols(key, protocols, args, loaders):
     ``protocols`` of zoo model ``key`` on ``args.split``, into the rows file."""
     cfg, model = load_model(key, seed=args.seed)
     checkpoint = model_checkpoint(key, args.seed)
-    features = feature_reader(cfg, model, checkpoint, args)
+    features = features_of(cfg, model, checkpoint, args)
     train_loader, scored_loader, svm_loader = loaders
-    row = rows_of(key, args, model_config(key), checkpoint)
+    row = row_maker(key, args.seed, args.split, model_config(key), checkpoint)
     rows = []
     if zoo.MODELS[key][2] in ('rotation', 'random'):
         rows.append(row('rotation_accuracy', None, '', 'top1',
@@ -237,12 +220,12 @@ def probe_over_epochs(key, args, loaders):
                        key=lambda p: int(p.rsplit('_', 1)[1][:-4])):
         cfg, model = load_model(key, path, seed=args.seed)
         epoch = int(path.rsplit('_', 1)[1][:-4])
-        row = rows_of(key, args, model_config(key), path)
+        row = row_maker(key, args.seed, args.split, model_config(key), path)
         rows.append(row('rotation_accuracy', None, f'epoch={epoch}', 'top1',
                         rotation_accuracy(model, scored_loader)))
         rows += [row('linear_probe', block, f'train={len(train_loader.dataset)}, '
                      f'epoch={epoch}', 'top1', v) for block, v in
-                 probe(feature_reader(cfg, model, path, args), train_loader,
+                 probe(features_of(cfg, model, path, args), train_loader,
                        scored_loader).items()]
         print(f'[zoo] {key} seed {args.seed} epoch {epoch} done', flush=True)
     save_rows(rows)
@@ -264,7 +247,7 @@ def semi_supervised(key, args):
     rows = []
     for fraction in ('1pct', '10pct'):
         config = f'{zoo.ZOO_CONFIGS}/finetune_nin3b-w48_1xb64_fashion-mnist-{fraction}.py'
-        row = rows_of(key, args, config, model_checkpoint(key, args.seed))
+        row = row_maker(key, args.seed, args.split, config, model_checkpoint(key, args.seed))
         rows.append(row('fine_tune', None, f'labels={fraction[:-3]}%', 'top1',
                         fine_tune(key, fraction, args.seed), split='test'))
     save_rows(rows)

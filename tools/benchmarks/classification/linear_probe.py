@@ -28,12 +28,11 @@ from mmengine.logging import MMLogger
 
 import rotation_pred  # noqa: F401
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed
-from rotation_pred.benchmarks.feature_cache import cached_features
-from rotation_pred.benchmarks.features import extract_features
+from rotation_pred.benchmarks.feature_cache import feature_reader
 from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
-from rotation_pred.benchmarks.results import make_row, provenance, update_rows
+from rotation_pred.benchmarks.results import row_maker, update_rows
 from rotation_pred.benchmarks.tables import markdown_table
 
 RANDOM_SEED = 0  # the random baseline's initialisation
@@ -64,22 +63,11 @@ def parse_args():
     return parser.parse_args()
 
 
-def features_of(cfg, model, checkpoint, args):
-    """``features(loader) -> ({level: (N, D)}, labels (N,))``, through the cache when
-    ``args.cache_dir`` is set."""
-    def features(loader):
-        if args.cache_dir is None:
-            return extract_features(model, loader, args.max_dims)
-        return cached_features(model, loader, args.cache_dir, checkpoint=checkpoint,
-                               seed=RANDOM_SEED, max_dims=args.max_dims,
-                               model_cfg=cfg.model)
-    return features
-
-
 def evaluate(cfg, checkpoint, args, train_loader, test_loader):
     levels = all_levels(cfg.model.backbone)
     model = build_model(cfg, checkpoint, levels, seed=RANDOM_SEED)
-    features = features_of(cfg, model, checkpoint, args)
+    features = feature_reader(model, checkpoint, args.cache_dir, RANDOM_SEED, args.max_dims,
+                              cfg.model)
     train_feats, train_y = features(train_loader)
     test_feats, test_y = features(test_loader)
     row = {'rotation_accuracy': rotation_accuracy(model, test_loader)}
@@ -93,15 +81,10 @@ def evaluate(cfg, checkpoint, args, train_loader, test_loader):
 
 def result_rows(name, checkpoint, row, args, train_samples):
     """The numbers of ``row`` (one run of :func:`evaluate`) as result rows."""
-    source = provenance(args.config, checkpoint)
     seed = RANDOM_SEED if checkpoint is None else checkpoint_seed(checkpoint)
-
-    def make(protocol, level, setting, value):
-        return make_row(model=name, seed=seed, protocol=protocol, level=level,
-                        setting=setting, split=args.split, metric='top1', value=value,
-                        provenance=source)
-    return [make('rotation_accuracy', None, '', row['rotation_accuracy'])] + \
-        [make('linear_probe', level, f'train={train_samples}', value)
+    make = row_maker(name, seed, args.split, args.config, checkpoint)
+    return [make('rotation_accuracy', None, '', 'top1', row['rotation_accuracy'])] + \
+        [make('linear_probe', level, f'train={train_samples}', 'top1', value)
          for level, value in row.items() if level != 'rotation_accuracy']
 
 
