@@ -1,5 +1,6 @@
 """Write the backbone weights of every pretrained zoo model (seed 0) into zoo/weights/,
-the files shipped in the repository and listed with their sha256 in zoo/metafile.yml.
+the files shipped in the repository and listed with their sha256 in the model index
+(zoo/*/metafile.yml).
 
     python tools/zoo/export_weights.py [--models rotnet supervised ...]
 

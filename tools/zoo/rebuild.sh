@@ -5,7 +5,8 @@
 #      (train images 50,000-59,999), where every choice is made;
 #   3. score every protocol on the test split, the SVMs at the level chosen in 2;
 #   4. write the seed-0 backbones to zoo/weights/ (tools/zoo/export_weights.py) and
-#      redraw the README tables and zoo/metafile.yml (tools/zoo/make_tables.py).
+#      redraw the README tables and the model index (model-index.yml and
+#      zoo/*/metafile.yml; tools/zoo/make_tables.py).
 # Interrupted, it starts again where it stopped: finished pretraining runs are skipped
 # and interrupted ones resume, measured rows are kept (evaluate.py --skip-done), and
 # extracted features are read back from work_dirs/zoo/feature_cache.
