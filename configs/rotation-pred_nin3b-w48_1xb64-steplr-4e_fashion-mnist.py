@@ -10,8 +10,11 @@ model = dict(
     feeding='all',
     channels_last=True,  # NHWC weights and batches: faster on this CPU (README, Speed)
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[72.94], std=[90.02]),
+    # out_indices: the last block feeds the rotation head (it reads the last output);
+    # the one before it is where the online k-NN looks (block2 here, the block the
+    # zoo chooses on its validation split; the last block specialises to rotations).
     backbone=dict(type='NetworkInNetwork', num_blocks=3, width=48, in_channels=1,
-                  norm_cfg=dict(type='SyncBN')),
+                  out_indices=(-2, -1), norm_cfg=dict(type='SyncBN')),
     head=dict(type='RotationHead', in_channels=48, num_classes=4))
 
 data_root = '/usr/share/datasets/fashion-mnist'

@@ -3,8 +3,9 @@
 # and the log gets `knn/top1` before the first iteration (epoch 0, the initial weights;
 # not on resume) and after every epoch (rotation_pred/hooks/online_knn.py).
 #
-# Fixed settings: weighted k-NN, k=20, T=0.07, the last backbone level globally
-# average-pooled, on Fashion-MNIST *train* images that the pretraining never sees:
+# Fixed settings: weighted k-NN, k=20, T=0.07, the first backbone output (level=0:
+# the block before the last, as the Fashion-MNIST NIN config sets out_indices=(-2, -1))
+# globally average-pooled, on Fashion-MNIST *train* images that the pretraining never sees:
 #   memory bank: train images 40,000-41,999 (2,000 labelled images that vote)
 #   queries:     train images 48,000-48,999 (1,000 images classified)
 # The pretraining uses the first 12,000 train images (`indices=12000`), and train images
@@ -24,6 +25,6 @@ custom_hooks = [
         interval=1,
         k=20,
         temperature=0.07,
-        level=-1,
+        level=0,
         at_start=True),
 ]
