@@ -1,6 +1,8 @@
 import hashlib
 import importlib.util
 import os
+import shlex
+import stat
 import subprocess
 import sys
 
@@ -37,6 +39,24 @@ def stamp_installed(venv: str) -> None:
             digest.update(f.read())
     with open(os.path.join(venv, '.rotation_pred-setup'), 'w') as f:
         f.write(digest.hexdigest() + '\n')
+
+
+def fake_venv(folder: str, script: str) -> str:
+    """A VENV for tools/run_main.sh whose ``bin/python`` is the bash ``script`` (it gets
+    the arguments as ``"$@"``), stamped as installed so that tools/install.sh installs
+    nothing. ``python_venv`` makes one that runs a real interpreter."""
+    os.makedirs(os.path.join(folder, 'bin'))
+    wrapper = os.path.join(folder, 'bin', 'python')
+    with open(wrapper, 'w') as f:
+        f.write(f'#!/usr/bin/env bash\n{script}\n')
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
+    stamp_installed(folder)
+    return folder
+
+
+def python_venv(folder: str, python: str = sys.executable) -> str:
+    """A :func:`fake_venv` whose ``bin/python`` runs ``python``."""
+    return fake_venv(folder, f'exec {shlex.quote(python)} "$@"')
 
 
 def load_tool(path: str, name: str):

@@ -3,9 +3,6 @@ held-out share, bad files), the image-folder configs through tools/train.py, and
 main job with DATA=<folder>."""
 import os
 import re
-import shlex
-import stat
-import sys
 
 import cv2
 import numpy as np
@@ -14,7 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
 
-from conftest import REPO, run_tool, stamp_installed
+from conftest import REPO, fake_venv, python_venv, run_tool
 from rotation_pred.datasets.image_folder import BadImageError, split_files
 
 NIN_CONFIG = os.path.join(REPO, 'configs',
@@ -219,22 +216,10 @@ def test_training_skips_an_empty_file_and_logs_it_once(tmp_path):
     assert listing == [(str(len(GOOD) + 1), str(len(OTHERS)))]  # once, for both loaders
 
 
-def fake_venv(folder, python):
-    """A VENV for run_main.sh whose bin/python runs the shell text ``python`` with the
-    arguments, stamped as installed so that tools/install.sh installs nothing."""
-    os.makedirs(os.path.join(folder, 'bin'))
-    wrapper = os.path.join(folder, 'bin', 'python')
-    with open(wrapper, 'w') as f:
-        f.write(f'#!/usr/bin/env bash\n{python}\n')
-    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    stamp_installed(folder)
-    return folder
-
-
 def test_main_job_on_a_folder_reports_rotation_accuracy_and_no_labels(tmp_path):
     folder = image_folder(tmp_path / 'images', bad=())
     work = tmp_path / 'main'
-    venv = fake_venv(str(tmp_path / 'venv'), f'exec {shlex.quote(sys.executable)} "$@"')
+    venv = python_venv(str(tmp_path / 'venv'))
     proc = run_tool('bash', 'tools/run_main.sh', '--cfg-options', 'train_dataloader.batch_size=16',
                     env=dict(DATA=os.path.relpath(folder, REPO), MAIN_EPOCHS='1',
                              WORK_DIR=str(work), VENV=venv))

@@ -4,29 +4,14 @@ on a small setting, and the arguments its settings turn into."""
 import json
 import os
 import re
-import shlex
-import stat
-import sys
 
-from conftest import run_tool, stamp_installed
+from conftest import fake_venv, python_venv, run_tool
 
 # 80 steps of 32 images (128 rotated samples), validation on 512 test images, a probe on
 # 500 train / 500 test images: one to two minutes on 2 CPU cores.
 SMALL = dict(MAIN_TRAIN_IMAGES='1280', MAIN_EPOCHS='2', MAIN_VAL_IMAGES='512',
              MAIN_PROBE_TRAIN='500', MAIN_PROBE_TEST='500', MAIN_PROBE_EPOCHS='10')
 COLUMNS = ['features', 'rotation_accuracy', 'block1', 'block2', 'block3']
-
-
-def venv_running(python, folder):
-    """A VENV for run_main.sh whose bin/python runs ``python``, with the install stamp of
-    the current setup.py and tools/install.sh: install.sh checks it and installs nothing."""
-    os.makedirs(os.path.join(folder, 'bin'))
-    wrapper = os.path.join(folder, 'bin', 'python')
-    with open(wrapper, 'w') as f:
-        f.write(f'#!/bin/sh\nexec {shlex.quote(python)} "$@"\n')
-    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    stamp_installed(folder)
-    return folder
 
 
 def printed_table(out):
@@ -41,7 +26,7 @@ def test_main_job_prints_rotnet_and_random_init_for_every_block(fashion_mnist_ro
     work = tmp_path / 'main'
     proc = run_tool('bash', 'tools/run_main.sh', '--cfg-options', 'train_dataloader.batch_size=32',
                     env=dict(SMALL, WORK_DIR=str(work),
-                             VENV=venv_running(sys.executable, str(tmp_path / 'venv'))))
+                             VENV=python_venv(str(tmp_path / 'venv'))))
     out = proc.stdout
     # The settings reached the pretraining: 1280 images / 32 = 40 steps per epoch, 2 epochs.
     log = (work / 'train.log').read_text()
@@ -75,16 +60,13 @@ def stub_python(folder):
     """A VENV whose python writes its arguments to ``calls`` and, as tools/train.py, the
     last_checkpoint file of its work dir."""
     calls = os.path.join(folder, 'calls')
-    script = f'''#!/usr/bin/env bash
-printf '%s\\n' "$*" >> {calls}
+    script = f'''printf '%s\\n' "$*" >> {calls}
 if [ "$1" = tools/train.py ]; then
     work_dir=$(printf '%s\\n' "$@" | grep -x -A1 -e --work-dir | tail -1)
     echo "$work_dir/epoch_9.pth" > "$work_dir/last_checkpoint"
 fi
 '''
-    venv_running(sys.executable, folder)
-    with open(os.path.join(folder, 'bin', 'python'), 'w') as f:
-        f.write(script)
+    fake_venv(folder, script)
     return calls
 
 
