@@ -148,6 +148,14 @@ def test_multi_level_accuracy_of_a_single_image():
                                   'multi-level/feat2_top1': 0.0}
 
 
+def test_multi_level_accuracy_of_a_single_level():
+    metric = METRICS.build(dict(type='MultiLevelAccuracy', topk=(1, 2)))
+    metric.process(None, [level_sample(2, feat5=[0.5, 0.1, 0.4]),
+                          level_sample(0, feat5=[0.7, 0.2, 0.1])])
+    assert metric.evaluate(2) == {'multi-level/feat5_top1': 50.0,
+                                  'multi-level/feat5_top2': 100.0}
+
+
 # --- one transfer to the host per batch ----------------------------------------------
 
 HOST_CALLS = ('cpu', 'item', 'tolist', 'numpy', '__int__', '__float__', '__bool__',
