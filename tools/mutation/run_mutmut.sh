@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the plugin core: how many one-token bugs the fast tests catch.
 #
-#   bash tools/mutation/run_mutmut.sh            # about 30-60 min on 2 CPU cores
+#   bash tools/mutation/run_mutmut.sh            # about 7-15 min on 2 idle CPU cores
 #
 # A benchmark, not part of CI. It copies the repository into work_dirs/mutation/tree,
 # lets mutmut (pinned below, installed into the project's venv on first use) mutate
