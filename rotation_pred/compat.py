@@ -17,7 +17,6 @@ import logging
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 _applied = False
 
