@@ -221,12 +221,10 @@ def make_row(model: str, seed: Optional[int], protocol: str, level: Optional[str
                 metric=_text('metric', metric), value=float(value), provenance=provenance)
 
 
-def row_maker(model: str, seed: Optional[int], split: str, config: Optional[str],
-              checkpoint: Optional[str]):
+def row_maker(model: str, seed: Optional[int], split: str, source: Dict):
     """``row(protocol, level, setting, metric, value, split=None) -> row``: result rows
     of ``model`` measured with ``seed`` on ``split`` (unless a row names another), all
-    with the provenance of ``config`` and ``checkpoint``, computed once."""
-    source = provenance(config, checkpoint)
+    with the provenance ``source`` (see :func:`provenance`)."""
     default_split = split
 
     def row(protocol: str, level: Optional[str], setting: str, metric: str, value: float,

@@ -53,8 +53,8 @@ from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
 from rotation_pred.benchmarks.low_shot import low_shot_svm_map
-from rotation_pred.benchmarks.results import (file_sha256, read_rows, row_maker, select,
-                                              update_rows)
+from rotation_pred.benchmarks.results import (file_sha256, provenance, read_rows, row_maker,
+                                              select, update_rows)
 from rotation_pred.benchmarks.svm import one_vs_rest_targets, svm_map
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -186,7 +186,7 @@ def frozen_protocols(key, protocols, args, loaders):
     checkpoint = model_checkpoint(key, args.seed)
     features = features_of(cfg, model, checkpoint, args)
     train_loader, scored_loader, svm_loader = loaders
-    row = row_maker(key, args.seed, args.split, model_config(key), checkpoint)
+    row = row_maker(key, args.seed, args.split, provenance(model_config(key), checkpoint))
     rows = []
     if zoo.MODELS[key][2] in ('rotation', 'random'):
         rows.append(row('rotation_accuracy', None, '', 'top1',
@@ -220,7 +220,7 @@ def probe_over_epochs(key, args, loaders):
                        key=lambda p: int(p.rsplit('_', 1)[1][:-4])):
         cfg, model = load_model(key, path, seed=args.seed)
         epoch = int(path.rsplit('_', 1)[1][:-4])
-        row = row_maker(key, args.seed, args.split, model_config(key), path)
+        row = row_maker(key, args.seed, args.split, provenance(model_config(key), path))
         rows.append(row('rotation_accuracy', None, f'epoch={epoch}', 'top1',
                         rotation_accuracy(model, scored_loader)))
         rows += [row('linear_probe', block, f'train={len(train_loader.dataset)}, '
@@ -247,7 +247,8 @@ def semi_supervised(key, args):
     rows = []
     for fraction in ('1pct', '10pct'):
         config = f'{zoo.ZOO_CONFIGS}/finetune_nin3b-w48_1xb64_fashion-mnist-{fraction}.py'
-        row = row_maker(key, args.seed, args.split, config, model_checkpoint(key, args.seed))
+        source = provenance(config, model_checkpoint(key, args.seed))
+        row = row_maker(key, args.seed, args.split, source)
         rows.append(row('fine_tune', None, f'labels={fraction[:-3]}%', 'top1',
                         fine_tune(key, fraction, args.seed), split='test'))
     save_rows(rows)

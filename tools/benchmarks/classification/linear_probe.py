@@ -32,7 +32,7 @@ from rotation_pred.benchmarks.feature_cache import feature_reader
 from rotation_pred.benchmarks.linear_probe import linear_probe_accuracy
 from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
-from rotation_pred.benchmarks.results import row_maker, update_rows
+from rotation_pred.benchmarks.results import provenance, row_maker, update_rows
 from rotation_pred.benchmarks.tables import markdown_table
 
 RANDOM_SEED = 0  # the random baseline's initialisation
@@ -82,7 +82,7 @@ def evaluate(cfg, checkpoint, args, train_loader, test_loader):
 def result_rows(name, checkpoint, row, args, train_samples):
     """The numbers of ``row`` (one run of :func:`evaluate`) as result rows."""
     seed = RANDOM_SEED if checkpoint is None else checkpoint_seed(checkpoint)
-    make = row_maker(name, seed, args.split, args.config, checkpoint)
+    make = row_maker(name, seed, args.split, provenance(args.config, checkpoint))
     return [make('rotation_accuracy', None, '', 'top1', row['rotation_accuracy'])] + \
         [make('linear_probe', level, f'train={train_samples}', 'top1', value)
          for level, value in row.items() if level != 'rotation_accuracy']

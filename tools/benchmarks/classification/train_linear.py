@@ -32,7 +32,7 @@ from mmengine.runner import Runner
 import rotation_pred  # noqa: F401  (registers the plugin, applies the stack fixes)
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed, load_backbone
 from rotation_pred.benchmarks.render import render_table
-from rotation_pred.benchmarks.results import make_row, provenance, update_rows
+from rotation_pred.benchmarks.results import provenance, row_maker, update_rows
 
 
 def parse_args():
@@ -111,15 +111,13 @@ def result_rows(result: dict, name: str, seed, source: dict) -> list:
     state) as result rows, split 'test', setting '': per level for the multi-level
     protocol, else one 'linear_probe' or 'fine_tune' row per metric (level None). A
     metric the test did not measure (None) gets no row."""
-    def make(protocol, level, metric, value):
-        return make_row(model=name, seed=seed, protocol=protocol, level=level, setting='',
-                        split='test', metric=metric, value=value, provenance=source)
+    make = row_maker(name, seed, 'test', source)
     if 'levels' in result:
-        return [make('multi_level_linear', level, metric, value)
+        return [make('multi_level_linear', level, '', metric, value)
                 for level, values in result['levels'].items()
                 for metric, value in values.items() if value is not None]
     protocol = 'linear_probe' if result['frozen'] else 'fine_tune'
-    return [make(protocol, None, metric, result[metric]) for metric in ('top1', 'top5')
+    return [make(protocol, None, '', metric, result[metric]) for metric in ('top1', 'top5')
             if result[metric] is not None]
 
 

@@ -24,7 +24,7 @@ import torch
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed
 from rotation_pred.benchmarks.knn import KNN_KS, knn_accuracy
 from rotation_pred.benchmarks.render import render_table
-from rotation_pred.benchmarks.results import make_row, provenance, update_rows
+from rotation_pred.benchmarks.results import provenance, row_maker, update_rows
 
 
 def parse_args():
@@ -62,8 +62,8 @@ def sources(meta: dict):
 def result_rows(results: dict, name: str, seed, source: dict) -> list:
     """``{level: {k: {topk: accuracy}}}`` (from knn_accuracy) -> one result row per
     level, k and top-k: protocol 'knn', setting 'k=K', metric 'topT', split 'test'."""
-    return [make_row(model=name, seed=seed, protocol='knn', level=level, setting=f'k={k}',
-                     split='test', metric=f'top{t}', value=value, provenance=source)
+    make = row_maker(name, seed, 'test', source)
+    return [make('knn', level, f'k={k}', f'top{t}', value)
             for level, per_k in results.items() for k, per_t in per_k.items()
             for t, value in per_t.items()]
 

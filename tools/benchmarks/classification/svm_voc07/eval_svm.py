@@ -38,7 +38,7 @@ import numpy as np
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed
 from rotation_pred.benchmarks.low_shot import LOW_SHOT_KS, low_shot_svm_map
 from rotation_pred.benchmarks.render import render_table
-from rotation_pred.benchmarks.results import make_row, provenance, update_rows
+from rotation_pred.benchmarks.results import provenance, row_maker, update_rows
 from rotation_pred.benchmarks.svm import COSTS, one_vs_rest_targets, svm_map
 from rotation_pred.benchmarks.tables import markdown_table
 
@@ -150,16 +150,14 @@ def result_rows(results: dict, train_samples: int, name: str, seed, source: dict
     """``{level: dict(svm, low_shot)}`` -> result rows (metric 'mAP', split 'test'):
     protocol 'svm', setting 'train=N', and protocol 'low_shot', setting 'k=K' with the
     mean over the samples."""
-    def make(protocol, level, setting, value):
-        return make_row(model=name, seed=seed, protocol=protocol, level=level,
-                        setting=setting, split='test', metric='mAP', value=value,
-                        provenance=source)
+    make = row_maker(name, seed, 'test', source)
     rows = []
     for level, result in results.items():
         if 'svm' in result:
-            rows.append(make('svm', level, f'train={train_samples}', result['svm']['mAP']))
+            rows.append(make('svm', level, f'train={train_samples}', 'mAP',
+                             result['svm']['mAP']))
         for k, stats in result.get('low_shot', {}).items():
-            rows.append(make('low_shot', level, f'k={k}', stats['mean']))
+            rows.append(make('low_shot', level, f'k={k}', 'mAP', stats['mean']))
     return rows
 
 
