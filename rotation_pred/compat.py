@@ -151,7 +151,10 @@ class _AllReduceSum(torch.autograd.Function):
 
 
 def cpu_sync_batch_norm(bn: torch.nn.SyncBatchNorm, x: torch.Tensor) -> torch.Tensor:
-    """Batch norm of (N, C, *) with statistics over the batches of all processes."""
+    """Batch norm of (N, C, *) with statistics over the batches of all processes,
+    computed in float32 whatever the input's type (bf16 under CPU autocast); the output
+    has the input's type."""
+    dtype, x = x.dtype, x.float()
     channels = x.shape[1]
     dims = [0] + list(range(2, x.dim()))
     count = torch.full((1, ), x.numel() // channels, dtype=x.dtype)
@@ -172,7 +175,7 @@ def cpu_sync_batch_norm(bn: torch.nn.SyncBatchNorm, x: torch.Tensor) -> torch.Te
     out = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + bn.eps)
     if bn.affine:
         out = out * bn.weight.view(shape) + bn.bias.view(shape)
-    return out
+    return out.to(dtype)
 
 
 def _sync_batch_norm_on_cpu() -> None:

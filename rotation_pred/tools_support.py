@@ -1,6 +1,11 @@
-"""Shared pieces of ``tools/train.py`` and ``tools/test.py``: MMPretrain's dataloader
-defaults (pin memory, persistent workers, collate function) and the start-of-training
-log line that states the batch and learning rate a run really uses."""
+"""Shared pieces of the command-line tools (``tools/train.py``, ``tools/test.py``,
+``tools/benchmarks/*``): the launcher flags, the config with ``--cfg-options`` and the work
+dir, MMPretrain's dataloader defaults (pin memory, persistent workers, collate function)
+and the start-of-training log line that states the batch and learning rate a run really
+uses."""
+import argparse
+import os
+import os.path as osp
 import warnings
 from typing import List, Optional, Sequence
 
@@ -9,6 +14,46 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add MMPretrain's launcher flags to ``parser`` and return it: ``--launcher`` (one of
+    :data:`LAUNCHERS`, default ``none``) and ``--local_rank`` / ``--local-rank`` (default
+    0, as ``torch.distributed.launch`` passes it). Parse with
+    :func:`parse_launcher_args`."""
+    parser.add_argument('--launcher', choices=list(LAUNCHERS), default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_launcher_args(parser: argparse.ArgumentParser,
+                        argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` (default: the command line) for a parser with
+    :func:`add_launcher_args`; sets ``LOCAL_RANK`` in the environment from
+    ``--local-rank`` where the launcher has not set it."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_config(args, work_root: str = './work_dirs') -> Config:
+    """The config a tool's command line ``args`` names, before the tool's own flags:
+    the file ``args.config`` (FileNotFoundError naming it when missing) with
+    ``launcher=args.launcher`` and ``args.cfg_options`` merged; its ``work_dir`` is
+    ``args.work_dir``, else the config's own, else ``work_root/<config file name>``."""
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join(work_root, osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def set_dataloader_defaults(cfg: Config, fields: Sequence[str] = DATALOADER_FIELDS,

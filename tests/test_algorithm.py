@@ -18,20 +18,9 @@ from mmpretrain.registry import MODELS
 import rotation_pred  # noqa: F401
 from rotation_pred.datasets.idx_datasets import read_idx
 
+from conftest import tiny_rotnet
+
 MEAN, STD = 72.94, 90.02  # Fashion-MNIST pixel statistics (the project's configs)
-
-
-def build(rotations=(0, 90, 180, 270), feeding='all', num_classes=None, width=12, seed=0):
-    init_default_scope('mmpretrain')
-    torch.manual_seed(seed)
-    model = MODELS.build(dict(
-        type='RotationPred', rotations=rotations, feeding=feeding,
-        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[MEAN], std=[STD]),
-        backbone=dict(type='NetworkInNetwork', num_blocks=3, width=width, in_channels=1),
-        head=dict(type='RotationHead', in_channels=width,
-                  num_classes=num_classes or len(rotations))))
-    model.init_weights()
-    return model
 
 
 def fashion_mnist(root, split, count):
@@ -64,7 +53,7 @@ def trained(fashion_mnist_root):
     Trained once; every test gets a freshly built model with those weights, so each
     test also runs the model's construction and checkpoint loading."""
     if not _TRAINED_WEIGHTS:
-        model = build().train()
+        model = tiny_rotnet().train()
         images = fashion_mnist(fashion_mnist_root, 'train', 250 * 32)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         for step in range(250):
@@ -73,7 +62,7 @@ def trained(fashion_mnist_root):
             loss.backward()
             optimizer.step()
         _TRAINED_WEIGHTS.update(model.state_dict())
-    model = build(seed=1)
+    model = tiny_rotnet(seed=1)
     model.load_state_dict(_TRAINED_WEIGHTS)
     return model.eval()
 
@@ -134,7 +123,7 @@ def test_rotation_accuracy_is_the_share_of_the_4n_samples_predicted_right(traine
 
 
 def test_the_loss_is_computed_on_the_training_graph_of_backbone_and_head():
-    model = build().train()
+    model = tiny_rotnet().train()
     model.loss(fashion_like(4))['loss'].backward()
     assert model.backbone.blocks[0][0][0].weight.grad.abs().sum() > 0
     assert model.head.fc.weight.grad.abs().sum() > 0
@@ -150,7 +139,7 @@ def fashion_like(n, seed=0):
 
 @torch.no_grad()
 def test_random_feeding_turns_each_image_once_by_its_drawn_label(trained, test_images):
-    model = build(feeding='random').eval()
+    model = tiny_rotnet(feeding='random').eval()
     model.load_state_dict(trained.state_dict())
     images = test_images[:32]
     torch.manual_seed(3)
@@ -186,7 +175,7 @@ def test_predict_row_k_of_image_i_scores_image_i_turned_by_rotations_k(trained,
 
 @torch.no_grad()
 def test_predict_scores_every_copy_of_an_eight_rotation_set():
-    model = build(rotations=(0, 45, 90, 135, 180, 225, 270, 315)).eval()
+    model = tiny_rotnet(rotations=(0, 45, 90, 135, 180, 225, 270, 315)).eval()
     samples = model(fashion_like(3), mode='predict')
     assert len(samples) == 3
     scores = samples[0].rotation_scores
@@ -220,7 +209,7 @@ def test_training_step_normalises_once_then_rotates(trained, test_images):
 
 
 def test_a_list_of_one_view_is_that_view_and_two_views_are_refused():
-    model = build().eval()
+    model = tiny_rotnet().eval()
     x = fashion_like(3)
     assert all(torch.equal(a, b) for a, b in zip(model.extract_feat([x]),
                                                  model.extract_feat(x)))
@@ -242,7 +231,7 @@ def test_the_defaults_are_the_papers_four_rotations_all_in_the_batch_in_nchw():
 
 @torch.no_grad()
 def test_a_neck_sits_between_backbone_and_head(trained, test_images):
-    model = build()
+    model = tiny_rotnet()
     necked = MODELS.build(dict(
         type='RotationPred', neck=dict(type='GlobalAveragePooling'),
         data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[MEAN], std=[STD]),
@@ -270,11 +259,11 @@ def test_predict_fills_the_data_samples_it_is_given(trained, test_images):
 
 def test_head_size_must_match_the_rotation_set():
     with pytest.raises(ValueError, match=r'head.num_classes=4 does not match'):
-        build(rotations=(0, 180), num_classes=4)
+        tiny_rotnet(rotations=(0, 180), num_classes=4)
 
 
 def test_checkpoint_of_another_rotation_set_is_refused():
-    four, eight = build(), build(rotations=tuple(range(0, 360, 45)))
+    four, eight = tiny_rotnet(), tiny_rotnet(rotations=tuple(range(0, 360, 45)))
     with pytest.raises(ValueError, match=r'head.fc.weight has shape \(8, 12\) in the '
                        r'checkpoint but \(4, 12\) in the model \(rotations=\(0, 90, 180, '
                        r'270\)\); was it trained with another backbone or rotation set\?'):
@@ -286,16 +275,16 @@ def test_checkpoint_of_another_model_is_refused():
     with pytest.raises(ValueError, match=r'does not hold RotationPred weights: none of its '
                        r'keys \(e.g. 0.weight, 0.bias\) match this model \(e.g. '
                        r'backbone.blocks.0.0.0.weight\)'):
-        build().load_state_dict(other, strict=False)
+        tiny_rotnet().load_state_dict(other, strict=False)
     with pytest.raises(ValueError, match=r'keys \(e.g. none\)'):
-        build().load_state_dict({}, strict=False)
+        tiny_rotnet().load_state_dict({}, strict=False)
     many = {f'other.{i}': torch.zeros(1) for i in range(5)}
     with pytest.raises(ValueError, match=r'\(e.g. other.0, other.1, other.2\) match'):
-        build().load_state_dict(many, strict=False)
+        tiny_rotnet().load_state_dict(many, strict=False)
 
 
 def test_checkpoint_of_the_same_model_loads_exactly():
-    source, target = build(seed=1), build(seed=2)
+    source, target = tiny_rotnet(seed=1), tiny_rotnet(seed=2)
     target.load_state_dict(source.state_dict())
     for key, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[key], value), key

@@ -12,7 +12,7 @@ from mmpretrain.registry import DATASETS, MODELS
 
 import rotation_pred  # noqa: F401
 from rotation_pred.compat import UnreadableImageError
-from conftest import FMNIST_CONFIG, REPO, run_tool
+from conftest import FMNIST_CONFIG, REPO, train_tool
 
 IMAGENET_DATA = os.path.join(REPO, 'configs', '_base_', 'datasets',
                              'imagenet_rotation-pred.py')
@@ -115,8 +115,7 @@ def test_non_square_batch_is_refused_by_the_model():
 
 
 def test_unknown_rotation_set_in_a_config_is_refused(tmp_path):
-    out = run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(tmp_path),
-                   '--cfg-options', 'model.rotations=[0,30]', check=False)
+    out = train_tool(FMNIST_CONFIG, tmp_path, options=['model.rotations=[0,30]'], check=False)
     assert out.returncode != 0
     assert 'unknown rotation set rotations=[0, 30]' in out.stderr
 

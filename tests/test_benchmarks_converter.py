@@ -10,7 +10,7 @@ from _benchmark_data import resnet18_checkpoint, rotation_pred_checkpoint
 from conftest import run_tool
 from rotation_pred.benchmarks.checkpoint import check_backbone_fits, read_backbone_weights
 from rotation_pred.benchmarks.checkpoint import checkpoint_seed
-from rotation_pred.benchmarks.converters import extract_backbone
+from rotation_pred.benchmarks.checkpoint import extract_backbone
 
 
 @pytest.fixture(scope='module')

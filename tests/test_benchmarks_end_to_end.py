@@ -1,7 +1,6 @@
 """Every classification benchmark launcher, end to end, on tiny data sets in their real
-on-disk formats, with a ResNet-18 RotationPred checkpoint: the launcher converts the
-checkpoint, runs the protocol through torchrun, writes its JSON and the same numbers as
-result rows (rotation_pred.benchmarks.results), and prints its table."""
+on-disk formats, with a ResNet-18 RotationPred checkpoint: the launcher runs the protocol
+through torchrun, writes its numbers as result rows and prints its table."""
 import json
 import os
 import random
@@ -15,7 +14,10 @@ import torch
 from _benchmark_data import (R18_32PX, resnet18_checkpoint, small_config, write_knn_lookalikes,
                              write_meta_layout, write_voc2007)
 from conftest import run_tool
-from rotation_pred.benchmarks.results import file_sha256, read_rows, repo_path, select
+from rotation_pred.benchmarks.extraction import FeatureSet
+from rotation_pred.benchmarks.provenance import repo_path
+from rotation_pred.benchmarks.rows import read_rows, select
+from rotation_pred.fileio import file_sha256
 
 LAUNCHERS = 'tools/benchmarks/classification'
 
@@ -139,47 +141,49 @@ def test_pooled_linear_classifies_the_colours_on_a_backbone_left_bit_equal(data,
     assert_backbone_is_the_checkpoints(tmp_path / 'work', 'epoch_10.pth', data['checkpoint'])
 
 
+def rows_of(rows, **fields):
+    """``{(level, setting, metric): value}`` of the rows with ``fields``."""
+    return {(r['level'], r['setting'], r['metric']): r['value']
+            for r in select(rows, **fields)}
+
+
 def test_voc07_svm_and_low_shot_with_two_extraction_processes(data, tmp_path):
+    """dist_test_svm.sh: tools/benchmarks/evaluate.py --protocols svm low_shot with two
+    processes, each writing its shard; the SVMs read them back in data set order."""
     no_head = {k: v for k, v in R18_32PX.items() if k != 'head'}
     config = small_config(str(tmp_path), 'voc07/resnet50_svm_voc07.py', data['voc'],
                           no_head, train=False)
     out = launch('svm_voc07/dist_test_svm.sh', config, data['checkpoint'], 2,
-                 tmp_path / 'work', env=dict(SVM_ARGS='--levels feat1,feat5 --k 1,2 --samples 2 '
-                                                      '--costs 0.1,1 --n-jobs 2'))
-    features = tmp_path / 'work' / 'features'
-    for name, dim in (('feat1', 4096), ('feat5', 512)):
-        assert np.load(features / f'train_{name}.npy').shape == (80, dim)
-        assert np.load(features / f'test_{name}.npy').shape == (40, dim)
-    train_targets = np.load(features / 'train_labels.npy')
-    assert train_targets.shape == (80, 20) and (train_targets == 0).any()
-    result = json.loads((tmp_path / 'work' / 'svm.json').read_text())
-    for level in ('feat1', 'feat5'):
-        full, low = result['levels'][level]['svm'], result['levels'][level]['low_shot']
-        assert 0 <= full['mAP'] <= 100
-        assert set(low) == {'1', '2'}
-        # --low-shot-cost cv (the default): each class at its cross-validated cost
-        assert low['1']['cost'] == low['2']['cost'] == full['cost']
-        assert len(full['cost']) == 20 and set(full['cost']) <= {0.1, 1.0}
+                 tmp_path / 'work', env=dict(SVM_ARGS='--levels feat1,feat5 --low-shot-k 1,2 '
+                                                      '--low-shot-samples 2 --costs 0.1,1 '
+                                                      '--n-jobs 2'))
+    cache = tmp_path / 'work' / 'feature_cache'
+    sets = {}
+    for folder in os.listdir(cache):
+        features = FeatureSet(str(cache / folder))
+        assert len(features.shards) == 2  # one per process
+        sets[len(features)] = features
+    train, test = sets[80], sets[40]
+    for name, level, dim in (('feat1', 0, 4096), ('feat5', 4, 512)):
+        assert train.level(level).shape == (80, dim) and test.level(level).shape == (40, dim)
+    assert train.labels.shape == (80, 20) and (train.labels == 0).any()
     rows = read_rows(tmp_path / 'work' / 'rows.jsonl')
-    backbone = tmp_path / 'work' / 'backbone.pth'
-    assert_rows_match(select(rows, protocol='svm'),
-                      {(level, 'train=80', 'mAP'): r['svm']['mAP']
-                       for level, r in result['levels'].items()},
-                      config, backbone, model='rotnet_r18', split='test')
-    assert_rows_match(select(rows, protocol='low_shot'),
-                      {(level, f'k={k}', 'mAP'): stats['mean']
-                       for level, r in result['levels'].items()
-                       for k, stats in r['low_shot'].items()},
-                      config, backbone, model='rotnet_r18', split='test')
-    assert len(rows) == 2 + 4
-    assert '| Model | Level | SVM | k=1 | k=2 |' in out
-    assert '| Level | k | mean | std | min | max |' in out
-    # Gathered from two processes in data set order: row i is image i.
-    first = features_of_first_images(config, tmp_path / 'work' / 'backbone.pth')
-    assert np.allclose(np.load(features / 'train_feat5.npy')[:3], first, atol=1e-4)
+    svm = rows_of(rows, protocol='svm')
+    assert set(svm) == {('feat1', 'train=80', 'mAP'), ('feat5', 'train=80', 'mAP')}
+    assert all(0 <= v <= 100 for v in svm.values())
+    assert set(rows_of(rows, protocol='low_shot')) == {
+        (level, f'k={k}', 'mAP') for level in ('feat1', 'feat5') for k in (1, 2)}
+    assert_rows_match(rows, {**svm, **rows_of(rows, protocol='low_shot')}, config,
+                      data['checkpoint'], model='rotnet_r18', split='test')
+    assert '| Model | Level | Metric | train=80 |' in out
+    assert '| Model | Level | Metric | k=1 | k=2 |' in out
+    assert f'| rotnet_r18 | feat5 | mAP | {svm["feat5", "train=80", "mAP"]:.2f} |' in out
+    # Written by two processes, read in data set order: row i is image i.
+    first = features_of_first_images(config, data['checkpoint'])
+    assert np.allclose(train.level(4)[:3], first, atol=1e-4)
 
 
-def features_of_first_images(config, backbone):
+def features_of_first_images(config, checkpoint):
     """feat5 features of the first 3 trainval images, computed in this process."""
     from mmengine.config import Config
     from mmengine.dataset import default_collate
@@ -190,8 +194,9 @@ def features_of_first_images(config, backbone):
     model_cfg = cfg.model
     model_cfg.data_preprocessor = cfg.data_preprocessor
     model = MODELS.build(model_cfg).eval()
-    weights = torch.load(backbone, weights_only=True)['state_dict']
-    model.backbone.load_state_dict(weights)
+    weights = torch.load(checkpoint, weights_only=True)['state_dict']
+    model.backbone.load_state_dict({k[len('backbone.'):]: v for k, v in weights.items()
+                                    if k.startswith('backbone.')})
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     batch = model.data_preprocessor(default_collate([dataset[i] for i in range(3)]))
     with torch.no_grad():
@@ -205,19 +210,21 @@ def test_knn_accuracy_through_the_launcher_is_the_known_answer(data, tmp_path):
     config = small_config(str(tmp_path), 'imagenet/resnet50_knn_in1k.py', data['lookalikes'],
                           dict(backbone=dict(depth=18)), train=False)
     out = launch('knn/dist_test_knn.sh', config, data['checkpoint'], 1, tmp_path / 'work',
-                 env=dict(KNN_ARGS='--k 1,2,3,9'))
-    result = json.loads((tmp_path / 'work' / 'knn.json').read_text())
-    assert result['train_samples'] == 36 and result['test_samples'] == 4
-    top1 = {k: v['1'] for k, v in result['levels']['feat5'].items()}
-    assert top1 == {'1': 100.0, '2': 100.0, '3': 0.0, '9': 0.0}
+                 env=dict(KNN_ARGS='--knn-k 1,2,3,9'))
     rows = read_rows(tmp_path / 'work' / 'rows.jsonl')
-    expected = {('feat5', f'k={k}', f'top{t}'): value
-                for k, per_t in result['levels']['feat5'].items() for t, value in per_t.items()}
+    top1 = {setting: v for (level, setting, metric), v in rows_of(rows).items()
+            if metric == 'top1'}
+    assert top1 == {'k=1': 100.0, 'k=2': 100.0, 'k=3': 0.0, 'k=9': 0.0}
+    expected = rows_of(rows)
     assert len(expected) == 8  # 4 k x top-1, top-5
-    assert_rows_match(rows, expected, config, tmp_path / 'work' / 'backbone.pth',
-                      model='rotnet_r18', protocol='knn', split='test')
+    assert {level for level, _, _ in expected} == {'feat5'}
+    assert_rows_match(rows, expected, config, data['checkpoint'], model='rotnet_r18',
+                      protocol='knn', split='test')
     assert '| Model | Level | Metric | k=1 | k=2 | k=3 | k=9 |' in out
     assert '| rotnet_r18 | feat5 | top1 | 100.00 | 100.00 | 0.00 | 0.00 |' in out
+    sizes = sorted(len(FeatureSet(str(tmp_path / 'work' / 'feature_cache' / f)))
+                   for f in os.listdir(tmp_path / 'work' / 'feature_cache'))
+    assert sizes == [4, 36]  # val and train images, extracted once each
 
 
 def test_semi_supervised_subsets_and_grid(data, tmp_path):

@@ -8,11 +8,11 @@ import torch
 
 from _benchmark_data import voc_targets, write_voc2007
 from rotation_pred.benchmarks import svm as svm_module
-from rotation_pred.benchmarks.knn import knn_accuracy, knn_scores
 from rotation_pred.benchmarks.low_shot import low_shot_svm_map, sample_low_shot
 from rotation_pred.benchmarks.svm import (COSTS, average_precision, one_vs_rest_targets,
                                         svm_map)
 from rotation_pred.datasets.class_balanced import class_balanced_subset
+from rotation_pred.evaluation.knn import knn_accuracy, knn_votes
 from rotation_pred.evaluation.voc import VOC_CLASSES, read_voc07, targets_from_annotations
 
 
@@ -140,12 +140,12 @@ def test_knn_votes_are_weighted_by_similarity():
     train = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.6, -0.8]])
     labels = torch.tensor([0, 1, 1])
     query = torch.tensor([[1.0, 0.05]])
-    sharp = knn_scores(train, labels, query, ks=(3, ), temperature=0.07)[3]
-    flat = knn_scores(train, labels, query, ks=(3, ), temperature=100.0)[3]
+    sharp = knn_votes(train, labels, query, ks=(3, ), temperature=0.07)[3]
+    flat = knn_votes(train, labels, query, ks=(3, ), temperature=100.0)[3]
     assert sharp.argmax() == 0  # exp(cos / 0.07) favours the near neighbour
     assert flat.argmax() == 1  # nearly equal weights: the majority wins
     with pytest.raises(ValueError, match='larger than the 3 training'):
-        knn_scores(train, labels, query, ks=(4, ))
+        knn_votes(train, labels, query, ks=(4, ))
 
 
 def test_class_balanced_subset_is_balanced_and_seeded():

@@ -18,7 +18,7 @@ from _benchmark_data import rotation_pred_checkpoint
 from conftest import run_tool
 from rotation_pred.benchmarks.checkpoint import (load_backbone, read_backbone_weights,
                                                  read_state_dict)
-from rotation_pred.benchmarks.converters import extract_backbone
+from rotation_pred.benchmarks.checkpoint import extract_backbone
 
 NIN = dict(type='NetworkInNetwork', num_blocks=3, width=24, in_channels=1)
 
@@ -221,19 +221,15 @@ def test_the_report_goes_to_the_logger(tmp_path):
 
 
 def test_the_linear_benchmark_keeps_the_loaded_backbone_through_initialisation(tmp_path):
-    """tools/benchmarks/classification/train_linear.py loads the backbone of a whole
+    """The linear benchmark (tools/benchmarks/classification/train_linear.py, whose
+    logic is rotation_pred.benchmarks.train_linear) loads the backbone of a whole
     checkpoint (MMEngine's Pretrained init would have matched none of its backbone.*
     keys) before runner.train(), whose init_weights() must then leave it alone."""
-    import importlib.util
     import types
 
     from mmengine.model import BaseModule
 
-    from conftest import REPO
-    spec = importlib.util.spec_from_file_location(
-        'train_linear', os.path.join(REPO, 'tools/benchmarks/classification/train_linear.py'))
-    train_linear = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_linear)
+    from rotation_pred.benchmarks import train_linear
 
     class Classifier(BaseModule):
         def __init__(self):

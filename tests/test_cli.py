@@ -1,16 +1,17 @@
-"""tools/train.py and tools/test.py take MMPretrain 1.2.0's flags with MMPretrain's
-meaning, log the batch and learning rate at the start of training, and the project's
-configs also run under MMPretrain's own tools (``mim train mmpretrain CONFIG``).
+"""tools/train.py and tools/test.py (rotation_pred.cli.train and .test) take MMPretrain
+1.2.0's flags with MMPretrain's meaning, log the batch and learning rate at the start of
+training, and the project's configs also run under MMPretrain's own tools
+(``mim train mmpretrain CONFIG``).
 
 Most checks compare the config our tools build with the one MMPretrain's tools build
 (their ``merge_args``); training runs twice in the whole file (our tool, MMPretrain's)."""
 import argparse
 import glob
+import importlib.util
 import json
 import os.path as osp
 import pickle
 import re
-import sys
 from types import SimpleNamespace
 
 import mmpretrain
@@ -21,7 +22,9 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
 
-from conftest import FMNIST_CONFIG, REPO, load_tool, run_tool
+from conftest import FMNIST_CONFIG, REPO, logged, read_scalars, run_tool, train_tool
+from rotation_pred.cli import test as our_test
+from rotation_pred.cli import train as our_train
 from rotation_pred.tools_support import (BatchSummaryHook, batch_summary,
                                          rotations_per_image, set_dataloader_defaults)
 
@@ -50,18 +53,27 @@ def check_mmpretrain_tools():
         f'MMPretrain ships no tools in this install ({MMP_TOOLS}): reinstall mmpretrain'
 
 
+def load_mmpretrain_tool(name: str):
+    """MMPretrain's tool script ``name`` (``train`` or ``test``) as a module: the wheel
+    ships them as scripts, not as importable modules."""
+    spec = importlib.util.spec_from_file_location(f'mmpretrain_{name}',
+                                                  osp.join(MMP_TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope='module')
 def ours():
-    """Our tools as modules: (train, test)."""
-    return load_tool('tools/train.py', 'our_train'), load_tool('tools/test.py', 'our_test')
+    """Our tools' command lines: (train, test)."""
+    return our_train, our_test
 
 
 @pytest.fixture(scope='module')
 def theirs():
     """MMPretrain 1.2.0's own tools as modules: (train, test)."""
     check_mmpretrain_tools()
-    return (load_tool(osp.join(MMP_TOOLS, 'train.py'), 'mmpretrain_train'),
-            load_tool(osp.join(MMP_TOOLS, 'test.py'), 'mmpretrain_test'))
+    return load_mmpretrain_tool('train'), load_mmpretrain_tool('test')
 
 
 def option_strings(parser: argparse.ArgumentParser) -> set:
@@ -287,9 +299,8 @@ def our_run(tmp_path_factory, fashion_mnist_root):
     """tools/train.py --auto-scale-lr --no-validate with base_batch_size twice the real
     global batch (32): (work dir, output)."""
     work_dir = tmp_path_factory.mktemp('ours')
-    out = run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(work_dir),
-                   '--auto-scale-lr', '--no-validate', '--cfg-options', *TINY,
-                   'auto_scale_lr.base_batch_size=64')
+    out = train_tool(FMNIST_CONFIG, work_dir, '--auto-scale-lr', '--no-validate',
+                     options=[*TINY, 'auto_scale_lr.base_batch_size=64'])
     return work_dir, out.stdout + out.stderr
 
 
@@ -303,12 +314,6 @@ def mmpretrain_run(tmp_path_factory, fashion_mnist_root):
     return work_dir, out.stdout + out.stderr
 
 
-def scalars(work_dir):
-    (path, ) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        return [json.loads(line) for line in f]
-
-
 def test_start_of_training_line_logs_the_scaled_lr(our_run):
     work_dir, output = our_run
     (line, ) = [line for line in output.splitlines() if 'Batch and lr:' in line]
@@ -317,14 +322,14 @@ def test_start_of_training_line_logs_the_scaled_lr(our_run):
     config_lr = Config.fromfile(FMNIST_CONFIG).optim_wrapper.optimizer.lr
     assert float(cfg_lr) == config_lr and float(lr) == config_lr / 2
     # the optimizer really ran at that lr: step 1 of the warm-up is lr x start_factor 0.1
-    first_step = next(row for row in scalars(work_dir) if 'lr' in row)  # not the k-NN's
+    first_step = next(row for row in read_scalars(work_dir) if 'lr' in row)  # not the k-NN's
     assert first_step['lr'] == pytest.approx(config_lr / 2 * 0.1)
 
 
 def test_no_validate_skips_validation(our_run):
     work_dir, output = our_run
     assert 'Epoch(val)' not in output
-    assert not any('rotation/accuracy' in row for row in scalars(work_dir))
+    assert not logged(work_dir, 'rotation/accuracy')
     assert (work_dir / 'epoch_1.pth').exists()
 
 
@@ -355,11 +360,10 @@ def test_mmpretrains_own_train_and_test_run_the_config(mmpretrain_run, ours, tmp
     # torch and mmengine costs minutes on a loaded 2-core machine)
     metrics_file = tmp_path / 'metrics.json'
     monkeypatch.delenv('LOCAL_RANK', raising=False)
-    monkeypatch.setattr(sys, 'argv', [
-        'tools/test.py', FMNIST_CONFIG, checkpoint, '--work-dir', str(tmp_path / 'metrics'),
+    ours[1].main([
+        FMNIST_CONFIG, checkpoint, '--work-dir', str(tmp_path / 'metrics'),
         '--out', str(metrics_file), '--out-item', 'metrics', '--cfg-options',
         'test_dataloader.dataset.indices=32'])
-    ours[1].main()
     metrics = json.loads(metrics_file.read_text())
     assert set(metrics) == {'rotation/accuracy'}
     scores = torch.stack([p['rotation_scores'] for p in predictions])  # (N, K, K)

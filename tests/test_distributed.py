@@ -5,14 +5,17 @@ import random
 import torch
 
 import rotation_pred  # noqa: F401  (loads mmengine checkpoints with weights_only=True)
-from conftest import FMNIST_CONFIG, run_tool
+from conftest import FMNIST_CONFIG, logged, run_tool, train_tool
 
 # 64 images: 2 iterations of a global batch of 32 images (128 rotated samples). Longer
 # runs amplify float rounding: after 4 iterations even one process with 1 or 2 threads
 # differs by ~4e-4, so two iterations keep the comparison sharp.
+# fp32 on every CPU: on CPUs with native bf16, dtype='auto' would train in bf16, whose
+# rounding alone moves the weights by more than the comparison's tolerance (the bf16
+# path of the CPU SyncBN has its own test below).
 COMMON = ['train_dataloader.dataset.indices=64', 'val_dataloader.dataset.indices=16',
           'train_cfg.max_epochs=1', 'train_cfg.val_interval=10', 'param_scheduler.0.end=4',
-          'default_hooks.logger.interval=1']
+          'default_hooks.logger.interval=1', 'optim_wrapper.dtype=float32']
 
 
 def final_weights(work_dir):
@@ -32,13 +35,12 @@ def two_processes(work_dir, *options):
 
 
 def test_two_cpu_processes_with_syncbn_match_one_process(tmp_path, fashion_mnist_root):
-    run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(tmp_path / 'one'),
-             '--cfg-options', *COMMON, 'train_dataloader.batch_size=32')
+    train_tool(FMNIST_CONFIG, tmp_path / 'one',
+               options=[*COMMON, 'train_dataloader.batch_size=32'])
     out = two_processes(tmp_path / 'two')
     assert 'using the gloo backend' in out.stdout + out.stderr
     for run in ('one', 'two'):  # the same number of optimizer steps
-        (scalars, ) = (tmp_path / run).glob('*/vis_data/scalars.json')
-        assert len([line for line in scalars.read_text().splitlines() if 'loss' in line]) == 2
+        assert len(logged(tmp_path / run, 'loss')) == 2
 
     one, two = final_weights(tmp_path / 'one'), final_weights(tmp_path / 'two')
     assert largest_difference(one, two) < 1e-4
@@ -77,3 +79,25 @@ def test_a_finished_run_meets_at_a_barrier_then_destroys_the_group(tmp_path, mon
     finish_distributed()
     assert calls == ['barrier']
     assert not dist.is_initialized()
+
+
+def test_cpu_syncbn_takes_bf16_inputs_and_computes_its_statistics_in_fp32(tmp_path):
+    """CPU autocast hands SyncBN bf16 maps (on CPUs with native bf16, dtype='auto');
+    the statistics are summed in fp32 and the output keeps the input's type."""
+    import torch.distributed as dist
+    from rotation_pred.compat import cpu_sync_batch_norm
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
+                            world_size=1)
+    try:
+        bn = torch.nn.SyncBatchNorm(3).train()
+        x = torch.randn(4, 3, 5, 5, generator=torch.Generator().manual_seed(0)) * 3 + 1
+        half = x.bfloat16()
+        expected = torch.nn.functional.batch_norm(half.float(), None, None, bn.weight,
+                                                  bn.bias, training=True)
+        out = cpu_sync_batch_norm(bn, half)
+        assert out.dtype == torch.bfloat16
+        torch.testing.assert_close(out.float(), expected, atol=0.02, rtol=0.01)
+        assert bn.running_mean.dtype == torch.float32
+        torch.testing.assert_close(bn.running_mean, 0.1 * half.float().mean(dim=(0, 2, 3)))
+    finally:
+        dist.destroy_process_group()

@@ -1,4 +1,5 @@
-"""tools/model_converters/to_torchvision.py and to_timm.py: a RotationPred ResNet-50
+"""tools/model_converters/to_torchvision.py and to_timm.py
+(rotation_pred.benchmarks.converters_cli): a RotationPred ResNet-50
 checkpoint becomes a torchvision / timm resnet50 state dict whose features are
 MMPretrain's; a checkpoint of another backbone is refused naming the keys that do not
 fit; a missing timm says how to install it."""
@@ -11,11 +12,11 @@ import torchvision
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-import rotation_pred  # noqa: F401  (registers RotationPred, applies the stack fixes)
-from conftest import load_tool
+from rotation_pred.benchmarks.converters_cli import to_timm_main, to_torchvision_main
 
-to_torchvision = load_tool('tools/model_converters/to_torchvision.py', 'to_torchvision')
-to_timm = load_tool('tools/model_converters/to_timm.py', 'to_timm')
+#: (target, command line) of each export tool.
+TORCHVISION = ('torchvision', to_torchvision_main)
+TIMM = ('timm', to_timm_main)
 
 HEAD = ['fc.weight', 'fc.bias']
 
@@ -61,8 +62,9 @@ def torchvision_features(model, x):
 
 
 def export(tool, checkpoint, out, capsys):
-    """Run ``tool`` on ``checkpoint``; returns (what it printed, the state dict)."""
-    tool.main([checkpoint, out])
+    """Run ``tool`` (:data:`TORCHVISION` or :data:`TIMM`) on ``checkpoint``; returns (what
+    it printed, the state dict)."""
+    tool[1]([checkpoint, out])
     printed = capsys.readouterr().out
     return printed, torch.load(out, map_location='cpu', weights_only=True)
 
@@ -75,7 +77,7 @@ def test_torchvision_and_timm_resnet50_compute_mmpretrains_features(r50, tmp_pat
     expected = model.backbone(x)[-1]
     assert expected.shape == (1, 2048, 2, 2) and expected.std() > 0.1
 
-    printed, state = export(to_torchvision, checkpoint, str(tmp_path / 'tv.pth'), capsys)
+    printed, state = export(TORCHVISION, checkpoint, str(tmp_path / 'tv.pth'), capsys)
     assert 'loaded 318 of 320 tensors into torchvision resnet50 (missing: fc.weight, ' \
            'fc.bias)' in printed
     assert list(state) == list(backbone)  # every backbone tensor, nothing else
@@ -86,7 +88,7 @@ def test_torchvision_and_timm_resnet50_compute_mmpretrains_features(r50, tmp_pat
     assert (result.missing_keys, result.unexpected_keys) == (HEAD, [])
     assert torch.allclose(torchvision_features(resnet, x), expected, atol=1e-5)
 
-    printed, state = export(to_timm, checkpoint, str(tmp_path / 'timm.pth'), capsys)
+    printed, state = export(TIMM, checkpoint, str(tmp_path / 'timm.pth'), capsys)
     assert 'loaded 318 of 320 tensors into timm resnet50 (missing: fc.weight, ' \
            'fc.bias)' in printed
     resnet = timm.create_model('resnet50', pretrained=False).eval()
@@ -102,13 +104,13 @@ def test_torchvision_and_timm_resnet50_compute_mmpretrains_features(r50, tmp_pat
 def test_a_resnet18_checkpoint_is_refused_naming_the_missing_keys(tmp_path, capsys):
     checkpoint = str(tmp_path / 'rotnet_r18.pth')
     torch.save(dict(state_dict=rotnet(18, 512).state_dict()), checkpoint)
-    for tool in (to_torchvision, to_timm):
-        out = tmp_path / f'{tool.TARGET}.pth'
+    for target, main in (TORCHVISION, TIMM):
+        out = tmp_path / f'{target}.pth'
         with pytest.raises(SystemExit) as refused:
-            tool.main([checkpoint, str(out)])
+            main([checkpoint, str(out)])
         message = refused.value.code  # a message: exit status 1
         assert isinstance(message, str), message
-        assert message.startswith(f'error: {checkpoint} (for {tool.TARGET} resnet50) does '
+        assert message.startswith(f'error: {checkpoint} (for {target} resnet50) does '
                                   'not fit the backbone ResNet (318 tensors): 198 missing '
                                   'keys: layer1.0.conv3.weight, layer1.0.bn3.weight')
         assert '23 shape mismatches: layer1.0.conv1.weight (64, 64, 3, 3) in the file, ' \
@@ -124,7 +126,7 @@ def test_a_nin_checkpoint_is_refused_naming_its_keys(tmp_path):
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in nin.state_dict().items()}},
                checkpoint)
     with pytest.raises(SystemExit) as refused:
-        to_torchvision.main([checkpoint, str(tmp_path / 'tv.pth')])
+        to_torchvision_main([checkpoint, str(tmp_path / 'tv.pth')])
     message = refused.value.code
     assert message.startswith(f'error: {checkpoint} (for torchvision resnet50) does not '
                               'fit')
@@ -135,7 +137,7 @@ def test_a_nin_checkpoint_is_refused_naming_its_keys(tmp_path):
 def test_without_timm_the_timm_export_says_how_to_install_it(r50, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'timm', None)  # `import timm` raises ImportError
     with pytest.raises(SystemExit) as refused:
-        to_timm.main([r50[1], str(tmp_path / 'timm.pth')])
+        to_timm_main([r50[1], str(tmp_path / 'timm.pth')])
     assert refused.value.code == (
         "error: exporting to timm needs the timm package: pip install timm "
         "(or pip install 'rotation_pred[export]')")

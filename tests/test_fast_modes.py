@@ -13,7 +13,6 @@ mixed precision (``MixedPrecisionOptimWrapper``, ``tools/train.py --amp``).
 import contextlib
 import copy
 import glob
-import importlib.util
 import os
 
 import numpy as np
@@ -26,12 +25,14 @@ from mmpretrain.structures import DataSample
 
 import rotation_pred  # noqa: F401
 from rotation_pred import mixed_precision
-from rotation_pred.benchmarks.features import extract_features
+from rotation_pred.benchmarks.extraction import extract_range
+from rotation_pred.cli import train as train_cli
 from rotation_pred.mixed_precision import (Bf16ConvsOnFp32Kernels, MixedPrecisionOptimWrapper,
                                            choose_amp_dtype)
 from rotation_pred.rotations import FOUR_ROTATIONS, rotate_batch
 
-from conftest import FMNIST_CONFIG, REPO, run_tool
+from conftest import (FMNIST_CONFIG, INTERRUPTED, REPO, interrupting_config, tiny_rotnet,
+                      train_tool)
 
 CL = torch.channels_last
 # channels_last vs NCHW in fp32: the same sums in another order. Relative to the
@@ -43,18 +44,9 @@ FP32_REL = 1e-4
 BF16_LOSS_ABS = 0.02
 
 
-def nin(channels_last=False, in_channels=1, width=12, seed=0, rotations=FOUR_ROTATIONS):
-    init_default_scope('mmpretrain')
-    torch.manual_seed(seed)
-    model = MODELS.build(dict(
-        type='RotationPred', rotations=rotations, channels_last=channels_last,
-        data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[72.94] * in_channels,
-                               std=[90.02] * in_channels),
-        backbone=dict(type='NetworkInNetwork', num_blocks=3, width=width,
-                      in_channels=in_channels, out_indices=(0, 1, 2)),
-        head=dict(type='RotationHead', in_channels=width, num_classes=len(rotations))))
-    model.init_weights()
-    return model
+def nin(**options):
+    """The tiny RotationPred of the tests, all three NIN blocks as outputs."""
+    return tiny_rotnet(out_indices=(0, 1, 2), **options)
 
 
 def r50(channels_last=False, seed=0):
@@ -164,9 +156,11 @@ def test_features_and_scores_equal_across_layouts(build, channels, size):
         assert b.is_contiguous()  # handed to the benchmarks in NCHW
         assert_close_rel(b, a)
     # the frozen-feature benchmarks' own extraction (linear probe, k-NN, SVM)
-    (pooled, labels), (pooled_cl, labels_cl) = (extract_features(m, [data], 500)
-                                                for m in (nchw, nhwc))
-    assert np.array_equal(labels, labels_cl)
+    samples = [dict(inputs=data['inputs'][i], data_samples=data['data_samples'][i])
+               for i in range(2)]
+    pooled, pooled_cl = (extract_range(m, samples, range(2), 'budget:500', 'float32')
+                         for m in (nchw, nhwc))
+    assert sorted(pooled) == sorted(pooled_cl) == list(range(len(feats)))
     for level in pooled:
         assert_close_rel(torch.from_numpy(pooled_cl[level]), torch.from_numpy(pooled[level]))
     for a, b in zip(nchw.predict(inputs), nhwc.predict(inputs)):
@@ -297,14 +291,6 @@ def test_explicit_dtypes_and_what_they_scale():
         wrapper('int8')
 
 
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool',
-                                                  os.path.join(REPO, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize('config_wrapper', [
     "dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))",
     "dict(type='AmpOptimWrapper', loss_scale='dynamic', optimizer=dict(type='SGD', lr=0.1))",
@@ -314,9 +300,8 @@ def test_amp_flag_turns_any_optim_wrapper_into_auto_mixed_precision(tmp_path,
                                                                     config_wrapper):
     config = tmp_path / 'cfg.py'
     config.write_text(f'optim_wrapper = {config_wrapper}\n')
-    train = load_train_tool()
-    cfg = train.build_config(train.parse_args([str(config), '--work-dir', str(tmp_path),
-                                               '--amp']))
+    cfg = train_cli.build_config(train_cli.parse_args([str(config), '--work-dir',
+                                                       str(tmp_path), '--amp']))
     assert cfg.optim_wrapper.type == 'MixedPrecisionOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'auto'
     assert cfg.optim_wrapper.optimizer.lr == 0.1
@@ -352,25 +337,6 @@ def test_every_pretraining_config_takes_the_fast_settings(config):
 
 # --- resume in a non-default mode ------------------------------------------------------
 
-INTERRUPT_HOOK = """
-import os
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
-
-
-@HOOKS.register_module()
-class StopAfterEpoch(Hook):
-    priority = 'LOWEST'  # after the epoch's checkpoint is written
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def after_train_epoch(self, runner):
-        if runner.epoch + 1 == self.epoch:
-            os._exit(17)  # as abrupt as a pre-empted job
-"""
-
-
 def weights(path):
     return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
@@ -384,26 +350,18 @@ TINY = ['train_dataloader.dataset.indices=48', 'train_dataloader.batch_size=8',
 
 
 def test_resume_of_a_bf16_channels_last_run_is_bit_identical(tmp_path, fashion_mnist_root):
+    options = ['model.channels_last=True', *TINY]
     uninterrupted = tmp_path / 'uninterrupted'
-    out = run_tool('tools/train.py', FMNIST_CONFIG, '--amp', '--work-dir', str(uninterrupted),
-                   '--cfg-options', 'model.channels_last=True', *TINY)
+    out = train_tool(FMNIST_CONFIG, uninterrupted, '--amp', options=options)
     assert 'mixed precision: bfloat16 set in the config' in out.stdout + out.stderr
 
-    (tmp_path / 'interrupt_hook.py').write_text(INTERRUPT_HOOK)
-    interrupted_config = tmp_path / 'interrupted.py'
-    interrupted_config.write_text(
-        f'_base_ = {FMNIST_CONFIG!r}\n'
-        "custom_imports = dict(imports=['rotation_pred', 'interrupt_hook'])\n"
-        'custom_hooks = [dict(type="StopAfterEpoch", epoch=1)]\n')
     work_dir = tmp_path / 'work'
-    common = ['--amp', '--work-dir', str(work_dir), '--cfg-options',
-              'model.channels_last=True', *TINY]
-    out = run_tool('tools/train.py', str(interrupted_config), *common, check=False,
-                   env={'PYTHONPATH': str(tmp_path)})
-    assert out.returncode == 17, out.stderr[-2000:]
+    out = train_tool(interrupting_config(tmp_path, epoch=1), work_dir, '--amp',
+                     options=options, check=False, env={'PYTHONPATH': str(tmp_path)})
+    assert out.returncode == INTERRUPTED, out.stderr[-2000:]
     assert (work_dir / 'epoch_1.pth').exists() and not (work_dir / 'epoch_2.pth').exists()
 
-    out = run_tool('tools/train.py', FMNIST_CONFIG, *common, '--resume')
+    out = train_tool(FMNIST_CONFIG, work_dir, '--amp', '--resume', options=options)
     assert 'Auto resumed from the latest checkpoint' in out.stdout + out.stderr
     resumed, reference = weights(work_dir / 'epoch_2.pth'), weights(uninterrupted / 'epoch_2.pth')
     assert resumed.keys() == reference.keys()

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
 
-from conftest import REPO, fake_venv, python_venv, run_tool
+from conftest import REPO, fake_venv, python_venv, run_tool, train_tool
 from rotation_pred.datasets.image_folder import BadImageError, split_files
 
 NIN_CONFIG = os.path.join(REPO, 'configs',
@@ -187,11 +187,10 @@ def test_resnet_config_reads_the_folder_with_the_imagenet_pipeline(tmp_path):
 def train(tmp_path, folder, *options):
     """tools/train.py on the NIN image-folder config, 2 iterations (one per epoch) on
     ``folder``; returns the finished process and its stdout + stderr."""
-    proc = run_tool('tools/train.py', NIN_CONFIG, '--work-dir', str(tmp_path / 'work'),
-                    '--cfg-options', f'train_dataloader.dataset.data_root={folder}',
-                    f'val_dataloader.dataset.data_root={folder}',
-                    'train_dataloader.batch_size=16', 'train_cfg.max_epochs=2', *options,
-                    check=False)
+    proc = train_tool(NIN_CONFIG, tmp_path / 'work', check=False, options=[
+        f'train_dataloader.dataset.data_root={folder}',
+        f'val_dataloader.dataset.data_root={folder}', 'train_dataloader.batch_size=16',
+        'train_cfg.max_epochs=2', *options])
     return proc, proc.stdout + proc.stderr
 
 

@@ -1,8 +1,6 @@
-"""The Fashion-MNIST linear probe (tools/benchmarks/classification/linear_probe.py and
-the helpers it calls): it reads the pretrained backbone without changing it, on the
-unrotated images, and scores on the test split or on validation images held out of both
-pretraining and probe training."""
-import json
+"""The linear probe of tools/benchmarks/evaluate.py on Fashion-MNIST: it reads the
+pretrained backbone without changing it, on the unrotated images, and scores on the test
+split or on validation images held out of both pretraining and probe training."""
 import os
 
 import numpy as np
@@ -10,13 +8,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from rotation_pred.benchmarks.features import extract_features, pool_to_budget
-from rotation_pred.benchmarks.loading import (all_levels, build_eval_loader, build_model,
+from rotation_pred.benchmarks.extraction import extract_range, pool
+from rotation_pred.benchmarks.loading import (all_levels, build_eval_dataset,
+                                              build_eval_loader, build_model,
                                               rotation_accuracy, validation_indices)
+from rotation_pred.benchmarks.rows import read_rows
 from rotation_pred.datasets.idx_datasets import read_idx
 from conftest import FMNIST_CONFIG, run_tool
 
-PROBE = 'tools/benchmarks/classification/linear_probe.py'
+EVALUATE = 'tools/benchmarks/evaluate.py'
 
 
 @pytest.fixture(scope='module')
@@ -42,13 +42,15 @@ def test_probe_features_are_the_untouched_backbone_on_the_unrotated_images(
     levels = all_levels(cfg.model.backbone)
     model = build_model(cfg, checkpoint, levels).train()  # the probe must not rely on eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    loader = build_eval_loader(cfg, 'test', 8, batch_size=4)
-    feats, labels = extract_features(model, loader, max_dims=2500)
+    dataset = build_eval_dataset(cfg, 'test', 8)
+    feats = extract_range(model.train(), dataset, range(8), 'budget:2500', 'float32',
+                          batch_size=4)
+    labels = [int(dataset.get_data_info(i)['gt_label']) for i in range(8)]
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), f'{key} changed'
     images = torch.from_numpy(read_idx(os.path.join(
         fashion_mnist_root, 't10k-images-idx3-ubyte.gz'))[:8].copy()).float()[:, None]
-    assert labels.tolist() == read_idx(os.path.join(
+    assert labels == read_idx(os.path.join(
         fashion_mnist_root, 't10k-labels-idx1-ubyte.gz'))[:8].tolist()
     reference = build_model(cfg, checkpoint, levels)  # eval mode, a separate copy
     mean, std = cfg.model.data_preprocessor.mean[0], cfg.model.data_preprocessor.std[0]
@@ -57,9 +59,9 @@ def test_probe_features_are_the_untouched_backbone_on_the_unrotated_images(
         turned = reference.backbone((images.rot90(1, (2, 3)) - mean) / std)
     assert sorted(feats) == [0, 1, 2]
     for level in levels:
-        expected = pool_to_budget(upright[level], 2500).numpy()
+        expected = pool(upright[level], 'budget:2500').numpy()
         assert np.allclose(feats[level], expected, atol=1e-5), f'block{level + 1}'
-        assert not np.allclose(feats[level], pool_to_budget(turned[level], 2500).numpy(),
+        assert not np.allclose(feats[level], pool(turned[level], 'budget:2500').numpy(),
                                atol=1e-2)
 
 
@@ -82,25 +84,28 @@ def test_validation_images_are_the_last_10000_train_images_held_out(fashion_mnis
             validation_indices(cfg, probe_train_samples=100)
 
 
-def test_probe_tool_scores_the_validation_split_and_says_so(fashion_mnist_root, checkpoint,
-                                                          tmp_path):
-    out = run_tool(PROBE, FMNIST_CONFIG, checkpoint, '--split', 'val', '--train-samples',
-                   '300', '--test-samples', '200', '--epochs', '5', '--no-random-baseline',
+def test_the_evaluate_command_scores_the_validation_split_and_says_so(
+        fashion_mnist_root, checkpoint, tmp_path):
+    out = run_tool(EVALUATE, FMNIST_CONFIG, checkpoint, '--protocols', 'rotation_accuracy',
+                   'linear_probe', '--split', 'val', '--train-samples', '300',
+                   '--test-samples', '200', '--epochs', '5', '--max-dims', '2500',
                    '--work-dir', str(tmp_path)).stdout
-    summary = json.loads((tmp_path / 'linear_probe.json').read_text())
-    assert (summary['split'], summary['val_images']) == ('val', [50000, 50199])
-    assert (summary['train_samples'], summary['test_samples']) == (300, 200)
-    assert list(summary['results']) == ['RotNet']
+    rows = read_rows(str(tmp_path / 'rows.jsonl'))
+    assert {r['split'] for r in rows} == {'val'}
+    assert sorted((r['protocol'], r['level'], r['setting']) for r in rows) == [
+        ('linear_probe', f'block{b}', 'train=300') for b in (1, 2, 3)] + [
+        ('rotation_accuracy', None, '')]
     # The scores are those of train images 50,000-50,199, not of the first test images.
     cfg = Config.fromfile(FMNIST_CONFIG)
     model = build_model(cfg, checkpoint)
     on_val = rotation_accuracy(model, build_eval_loader(cfg, 'train', range(50000, 50200)))
     on_test = rotation_accuracy(model, build_eval_loader(cfg, 'test', 200))
-    assert summary['results']['RotNet']['rotation_accuracy'] == on_val != on_test
-    assert ('Linear probe on 300 train / 200 val images (train images 50000-50199, held out '
-            'of pretraining and probe training) (top-1 %; rotation accuracy on the val set)'
-            ) in out
-    refused = run_tool(PROBE, FMNIST_CONFIG, checkpoint, '--split', 'val',
-                       '--train-samples', '50001', '--work-dir', str(tmp_path), check=False)
+    (accuracy, ) = [r['value'] for r in rows if r['protocol'] == 'rotation_accuracy']
+    assert accuracy == on_val != on_test
+    assert ('Linear probe on 300 train / 200 val images (top-1 %; rotation accuracy on the '
+            'val images)') in out
+    refused = run_tool(EVALUATE, FMNIST_CONFIG, checkpoint, '--protocols', 'linear_probe',
+                       '--split', 'val', '--train-samples', '50001', '--work-dir',
+                       str(tmp_path), check=False)
     assert refused.returncode != 0
     assert '--train-samples 50001 overlaps the validation images' in refused.stderr

@@ -1,17 +1,18 @@
 """The main job, tools/run_main.sh (install check, RotNet pretraining on Fashion-MNIST,
 linear probe of every block against the same network randomly initialised), end to end
 on a small setting, and the arguments its settings turn into."""
-import json
 import os
 import re
 
 from conftest import fake_venv, python_venv, run_tool
+from rotation_pred.benchmarks.provenance import repo_path
+from rotation_pred.benchmarks.rows import read_rows
 
 # 80 steps of 32 images (128 rotated samples), validation on 512 test images, a probe on
 # 500 train / 500 test images: one to two minutes on 2 CPU cores.
 SMALL = dict(MAIN_TRAIN_IMAGES='1280', MAIN_EPOCHS='2', MAIN_VAL_IMAGES='512',
              MAIN_PROBE_TRAIN='500', MAIN_PROBE_TEST='500', MAIN_PROBE_EPOCHS='10')
-COLUMNS = ['features', 'rotation_accuracy', 'block1', 'block2', 'block3']
+COLUMNS = ['features', 'rotation accuracy', 'block1', 'block2', 'block3']
 
 
 def printed_table(out):
@@ -32,8 +33,7 @@ def test_main_job_prints_rotnet_and_random_init_for_every_block(fashion_mnist_ro
     log = (work / 'train.log').read_text()
     assert 'Epoch(train) [2][40/40]' in log and 'Epoch(train) [3]' not in log
     assert '[main] 2/2 linear probe of' in out
-    assert out.rstrip().endswith('linear_probe.json and '
-                                 f'{work / "linear_probe" / "rows.jsonl"}')
+    assert out.rstrip().endswith(f'rows: {work / "linear_probe" / "rows.jsonl"}')
     assert (work / 'linear_probe' / 'rows.jsonl').is_file()
     caption, header, rows = printed_table(out)
     assert caption.startswith('Linear probe on 500 train / 500 test images')
@@ -46,14 +46,17 @@ def test_main_job_prints_rotnet_and_random_init_for_every_block(fashion_mnist_ro
         assert all(row[f'block{b}'] > 50 for b in (1, 2, 3)), (name, row)
     # Four rotations: chance is 25%. 80 steps teach RotNet (87% here); the random network
     # stays at chance.
-    assert printed['RotNet']['rotation_accuracy'] > 50
-    assert printed['random init']['rotation_accuracy'] < 35
-    summary = json.loads((work / 'linear_probe' / 'linear_probe.json').read_text())
-    assert (summary['split'], summary['train_samples'], summary['test_samples'],
-            summary['epochs']) == ('test', 500, 500, 10)
-    assert summary['checkpoint'].endswith('epoch_2.pth')
-    assert {name: {c: round(v, 2) for c, v in row.items()}
-            for name, row in summary['results'].items()} == printed
+    assert printed['RotNet']['rotation accuracy'] > 50
+    assert printed['random init']['rotation accuracy'] < 35
+    rows = read_rows(str(work / 'linear_probe' / 'rows.jsonl'))
+    assert {(r['split'], r['setting']) for r in rows} == {('test', 'train=500'), ('test', '')}
+    assert {r['provenance']['checkpoint'] for r in rows if r['model'] != 'random'} == {
+        repo_path(str(work / 'epoch_2.pth'))}
+    titles = {'random': 'random init'}
+    assert {titles.get(r['model'], 'RotNet'): None for r in rows} == dict.fromkeys(printed)
+    for r in rows:
+        column = r['level'] or 'rotation accuracy'
+        assert round(r['value'], 2) == printed[titles.get(r['model'], 'RotNet')][column]
 
 
 def stub_python(folder):
@@ -72,7 +75,9 @@ fi
 
 def test_main_job_runs_the_full_setting_unless_told_otherwise(fashion_mnist_root, tmp_path):
     config = 'configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py'
-    probe = 'tools/benchmarks/classification/linear_probe.py'
+    probe = ('tools/benchmarks/evaluate.py {config} {checkpoint} --protocols rotation_accuracy '
+             'linear_probe --random-baseline --max-dims 2500 --train-samples {train} --name '
+             'rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist --work-dir {work}/linear_probe')
     work = str(tmp_path / 'work')
     calls = stub_python(str(tmp_path / 'full'))
     run_tool('bash', 'tools/run_main.sh', '--amp',
@@ -80,7 +85,8 @@ def test_main_job_runs_the_full_setting_unless_told_otherwise(fashion_mnist_root
     with open(calls) as f:
         assert f.read().splitlines() == [
             f'tools/train.py {config} --work-dir {work} --amp',
-            f'{probe} {config} {work}/epoch_9.pth --work-dir {work}/linear_probe']
+            probe.format(config=config, checkpoint=f'{work}/epoch_9.pth', train=10000,
+                         work=work)]
     calls = stub_python(str(tmp_path / 'small'))
     run_tool('bash', 'tools/run_main.sh', '--amp',
              env=dict(SMALL, VENV=str(tmp_path / 'small'), WORK_DIR=work))
@@ -89,5 +95,5 @@ def test_main_job_runs_the_full_setting_unless_told_otherwise(fashion_mnist_root
             f'tools/train.py {config} --work-dir {work} --cfg-options '
             'train_dataloader.dataset.indices=1280 train_cfg.max_epochs=2 '
             'val_dataloader.dataset.indices=512 --amp',
-            f'{probe} {config} {work}/epoch_9.pth --work-dir {work}/linear_probe '
-            '--train-samples 500 --test-samples 500 --epochs 10']
+            probe.format(config=config, checkpoint=f'{work}/epoch_9.pth', train=500,
+                         work=work) + ' --test-samples 500 --epochs 10']

@@ -1,7 +1,8 @@
 """OnlineKNNHook: a short Fashion-MNIST pretraining through tools/train.py logs the k-NN
 top-1 after every epoch (text log, scalars.json, TensorBoard) and ends with weights
-bit-identical to the same run without the hook; the k-NN vote is the benchmark's; a data
-set without labels turns the hook off, said once; the figure tool draws the curves."""
+bit-identical to the same run without the hook; the hook's k-NN is the offline
+benchmark's (rotation_pred.evaluation.knn); a data set without labels turns the hook off,
+said once; the figure tool draws the curves."""
 import glob
 import importlib.util
 import json
@@ -19,8 +20,11 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.datasets.transforms import PackInputs
 from mmpretrain.registry import MODELS
 
-from rotation_pred.benchmarks.knn import knn_accuracy, knn_scores
-from rotation_pred.hooks.online_knn import OnlineKNNHook, frozen, knn_top1, knn_votes
+from rotation_pred.benchmarks import protocols
+from rotation_pred.evaluation import knn
+from rotation_pred.evaluation.knn import knn_accuracy
+from rotation_pred.hooks import online_knn
+from rotation_pred.hooks.online_knn import OnlineKNNHook, frozen, pooled_features
 
 from conftest import FMNIST_CONFIG, REPO, run_tool
 
@@ -133,16 +137,8 @@ def test_the_hook_does_not_change_the_trained_weights(runs):
         assert torch.equal(with_hook[key], without[key]), key
 
 
-def test_the_vote_is_the_benchmarks_weighted_knn():
-    generator = torch.Generator().manual_seed(0)
-    bank_x, query_x = torch.randn(300, 16, generator=generator), torch.randn(
-        120, 16, generator=generator)
-    bank_y = torch.randint(5, (300, ), generator=generator)
-    query_y = torch.randint(5, (120, ), generator=generator)
-    votes = knn_votes(bank_x, bank_y, query_x, 20, 0.07, 5)
-    assert torch.equal(votes, knn_scores(bank_x, bank_y, query_x, (20, ), 0.07, 5)[20])
-    expected = knn_accuracy(bank_x, bank_y, query_x, query_y, (20, ), 0.07, (1, ))[20][1]
-    assert knn_top1(bank_x, bank_y, query_x, query_y, 20, 0.07) == pytest.approx(expected)
+def top1(bank_x, bank_y, query_x, query_y, k=20):
+    return knn_accuracy(bank_x, bank_y, query_x, query_y, (k, ), 0.07, (1, ))[k][1]
 
 
 def test_separable_features_give_100_and_wrong_neighbours_give_0():
@@ -152,9 +148,9 @@ def test_separable_features_give_100_and_wrong_neighbours_give_0():
     bank_x = centres[bank_y] + torch.randn(100, 8, generator=generator)
     query_y = torch.arange(4).repeat(10)
     query_x = centres[query_y] + torch.randn(40, 8, generator=generator)
-    assert knn_top1(bank_x, bank_y, query_x, query_y, k=20) == 100.0
+    assert top1(bank_x, bank_y, query_x, query_y) == 100.0
     # each query sits among the bank images of the next class
-    assert knn_top1(bank_x, bank_y, query_x, (query_y + 3) % 4, k=20) == 0.0
+    assert top1(bank_x, bank_y, query_x, (query_y + 3) % 4) == 0.0
 
 
 class InMemory(BaseDataset):
@@ -266,6 +262,25 @@ def test_at_start_logs_epoch_0_from_the_initial_weights_but_not_on_resume():
     OnlineKNNHook(dataset, bank_range=(0, 30), query_range=(30, 40), k=5,
                   at_start=True).before_train(resumed)  # iter=10: a resumed run
     assert recorder.scalars == [] and recorder.lines == []
+
+
+def test_the_hook_and_the_offline_benchmark_give_the_same_accuracy():
+    """One k-NN for both: the hook and the offline protocol call the same function, and
+    the hook's number is that function's on the same pooled features."""
+    assert online_knn.knn_accuracy is knn.knn_accuracy is protocols.knn_accuracy
+    runner, dataset, _ = fake_runner(labels=np.arange(40) % 4)
+    hook = OnlineKNNHook(dataset, bank_range=(0, 30), query_range=(30, 40), k=5,
+                         temperature=0.1)
+    hook.before_train(runner)
+    with frozen(runner.model):
+        online = hook.evaluate(runner.model)
+        bank_x, query_x = (pooled_features(runner.model, dataset, range(*r), -1, 256)
+                           for r in ((0, 30), (30, 40)))
+    offline = knn_accuracy(bank_x.numpy(), np.arange(30) % 4, query_x.numpy(),
+                           np.arange(30, 40) % 4, ks=(5, 20), temperature=0.1,
+                           topk=(1, 5), bank_chunk=7, query_chunk=3)
+    assert online == offline[5][1]
+    assert online in [10.0 * hits for hits in range(11)]  # hits among the 10 queries
 
 
 def test_without_labels_the_hook_is_off_and_says_so_once():

@@ -242,7 +242,7 @@ def test_max_pooling_roi_align_raises_instead_of_averaging(monkeypatch):
 def test_the_stand_in_serves_mmcv_ops_exactly_when_mmcv_has_no_compiled_ext():
     stand_in = isinstance(sys.modules['mmcv.ops.nms'].ext_module, compat.TorchvisionExt)
     assert stand_in == (not compat.mmcv_ext_compiled())
-    import mmdet.models  # noqa: F401  (failed with mmcv-lite before fix 5)
+    import mmdet.models  # noqa: F401  (mmcv-lite alone, without fix 5, fails here)
     import mmseg.models  # noqa: F401
 
 

@@ -51,8 +51,8 @@ def test_the_svm_protocol_is_still_importable_by_the_tools():
 def test_the_evaluation_package_keeps_only_what_training_needs():
     modules = sorted(f for f in os.listdir(os.path.join(REPO, 'rotation_pred', 'evaluation'))
                      if f.endswith('.py'))
-    assert modules == ['__init__.py', 'multi_level_metric.py', 'rotation_metric.py',
-                       'topk.py', 'voc.py']
+    assert modules == ['__init__.py', 'knn.py', 'multi_level_metric.py',
+                       'rotation_metric.py', 'topk.py', 'voc.py']
 
 
 # A directory of some machine: a path from the root into work, root, home, tmp, mnt or

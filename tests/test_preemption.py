@@ -28,9 +28,9 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 from conftest import FMNIST_CONFIG, REPO
 from rotation_pred.engine import AtomicCheckpointHook, EXIT_PREEMPTED, PreemptionHook
-from rotation_pred.engine.checkpointing import (remove_temporaries, temporary_path,
-                                                write_text_atomically)
+from rotation_pred.engine.checkpointing import remove_temporaries
 from rotation_pred.engine.preemption import agree_to_stop
+from rotation_pred.fileio import temporary_path, write_atomically
 
 RUNTIME = os.path.join(REPO, 'configs', '_base_', 'default_runtime.py')
 FRAGMENT = os.path.join(REPO, 'configs', '_base_', 'preemptible.py')
@@ -334,21 +334,31 @@ def test_ranks_agree_to_stop_when_any_rank_was_signalled(tmp_path):
     assert agree_to_stop(True) and not agree_to_stop(False)  # no process group
 
 
+def write_text(path, text):
+    write_atomically(str(path), lambda f: f.write(text), binary=False)
+
+
 def test_a_failed_replacement_leaves_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / 'last_checkpoint'
-    write_text_atomically(str(target), 'epoch_1.pth')
+    write_text(target, 'epoch_1.pth')
 
     def crash(*args):
-        raise OSError('killed before the rename')
+        raise OSError('failed before the rename')
 
-    monkeypatch.setattr(os, 'replace', crash)
-    with pytest.raises(OSError, match='before the rename'):
-        write_text_atomically(str(target), 'epoch_2.pth')
+    with monkeypatch.context() as patched:
+        patched.setattr(os, 'replace', crash)
+        with pytest.raises(OSError, match='before the rename'):
+            write_text(target, 'epoch_2.pth')
     assert target.read_text() == 'epoch_1.pth'
-    (leftover, ) = tmp_path.glob('.*')
-    assert str(leftover) == temporary_path(str(target))
-    assert remove_temporaries(str(tmp_path)) == [str(leftover)]
-    assert [p.name for p in tmp_path.iterdir()] == ['last_checkpoint']
+    assert [p.name for p in tmp_path.iterdir()] == ['last_checkpoint']  # cleaned up
+
+    # what a write killed before the rename leaves: found and removed, nothing else
+    leftover = temporary_path(str(target))
+    with open(leftover, 'w') as f:
+        f.write('epoch_')
+    (tmp_path / '.hidden.tmp').write_text('not ours')
+    assert remove_temporaries(str(tmp_path)) == [leftover]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['.hidden.tmp', 'last_checkpoint']
 
 
 # --- tools/slurm_train.sh and tools/slurm_submit.sh with stand-ins for Slurm ---------

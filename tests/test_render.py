@@ -6,7 +6,7 @@ import pytest
 
 from rotation_pred.benchmarks.best_level import best_level_rows, choose_levels
 from rotation_pred.benchmarks.render import format_cell, render_table, best_level_table
-from rotation_pred.benchmarks.results import make_row
+from rotation_pred.benchmarks.rows import make_row
 
 
 def r(model, level, seed, value, split='test', protocol='linear_probe', setting='',

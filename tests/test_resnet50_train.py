@@ -7,7 +7,6 @@ Only what cannot fit a 2-core CI machine is overridden: the data root, 2 images 
 step (8 rotated samples) instead of 16, no dataloader workers. The model (ResNet-50 with
 SyncBN, channels-last), the 224-pixel pipeline, the optimizer and the warm-up schedule
 are the config's own."""
-import json
 import os.path as osp
 import re
 
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 
 import rotation_pred  # noqa: F401  (loads mmengine checkpoints with weights_only=True)
-from conftest import REPO, run_tool
+from conftest import REPO, read_scalars, train_tool
 
 CONFIG = osp.join(REPO, 'configs', 'rotation-pred_resnet50_8xb16-steplr-70e_in1k.py')
 
@@ -50,19 +49,13 @@ def train(data_root, work_dir, epochs, *flags):
                [f'val_dataloader.{o}' for o in loader] +
                [f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
                 'default_hooks.logger.interval=1'])
-    return run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir), *flags,
-                    '--cfg-options', *options)
+    return train_tool(CONFIG, work_dir, *flags, options=options)
 
 
 def logged_steps(work_dir):
     """``[(step, loss, lr)]`` of every training iteration in the work dir's scalar logs."""
-    steps = []
-    for scalars in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        for line in scalars.read_text().splitlines():
-            record = json.loads(line)
-            if 'loss' in record:
-                steps.append((record['step'], record['loss'], record['lr']))
-    return steps
+    return [(row['step'], row['loss'], row['lr'])
+            for row in read_scalars(str(work_dir), all_runs=True) if 'loss' in row]
 
 
 def test_the_resnet50_config_trains_two_iterations_and_resumes(tmp_path):

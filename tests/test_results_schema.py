@@ -1,4 +1,4 @@
-"""Result rows (rotation_pred.benchmarks.results): one flat schema, checked field by field,
+"""Result rows (rotation_pred.benchmarks.rows, .provenance): one flat schema, checked field by field,
 in JSON Lines files written atomically, each row carrying a provenance that names no
 directory of the machine that wrote it."""
 import hashlib
@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from rotation_pred.benchmarks import results
-from rotation_pred.benchmarks.results import (FIELDS, append_rows, make_row, provenance,
-                                              read_rows, repo_path, select, update_rows,
-                                              write_rows)
+from rotation_pred import fileio
+from rotation_pred.benchmarks.provenance import git_commit, provenance, repo_path
+from rotation_pred.benchmarks.rows import (FIELDS, append_rows, make_row, read_rows, select,
+                                           update_rows, write_rows)
 from conftest import FMNIST_CONFIG, REPO
 
 GOOD = dict(model='rotnet', seed=0, protocol='linear_probe', level='block2',
@@ -72,7 +72,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
 
     def fail(src, dst):
         raise OSError('disk gone')
-    monkeypatch.setattr(results.os, 'replace', fail)
+    monkeypatch.setattr(fileio.os, 'replace', fail)
     with pytest.raises(OSError):
         write_rows(path, [row(value=1.0)])
     assert open(path).read() == before
@@ -103,7 +103,7 @@ def test_select_keeps_the_rows_equal_on_every_given_field():
 def test_provenance_names_files_relative_to_the_repository_with_the_checkpoint_hash(
         tmp_path, monkeypatch):
     checkpoint = tmp_path / 'weights.pth'
-    checkpoint.write_bytes(os.urandom(3 * results.CHUNK + 5))  # several chunks
+    checkpoint.write_bytes(os.urandom(3 * 2**20 + 5))  # several 1 MiB chunks
     monkeypatch.setattr(sys, 'argv', [os.path.join(REPO, 'tools', 'x.py'),
                                       f'a.b={os.path.join(REPO, "configs", "c.py")}',
                                       str(checkpoint), '--n', '3'])
@@ -133,7 +133,7 @@ def test_paths_inside_the_repository_are_relative_whatever_the_working_directory
 
 
 def test_the_git_commit_is_marked_dirty_by_uncommitted_changes(tmp_path):
-    assert results.git_commit(str(tmp_path)) is None  # not a git checkout
+    assert git_commit(str(tmp_path)) is None  # not a git checkout
     git = ['git', '-c', 'user.name=t', '-c', 'user.email=t@t', '-C', str(tmp_path)]
     subprocess.run(git + ['init', '-q'], check=True)
     (tmp_path / 'a.txt').write_text('a')
@@ -141,15 +141,15 @@ def test_the_git_commit_is_marked_dirty_by_uncommitted_changes(tmp_path):
     subprocess.run(git + ['commit', '-q', '-m', 'a'], check=True)
     head = subprocess.run(git + ['rev-parse', 'HEAD'], capture_output=True, text=True,
                           check=True).stdout.strip()
-    assert results.git_commit(str(tmp_path)) == head
+    assert git_commit(str(tmp_path)) == head
     (tmp_path / 'a.txt').write_text('b')
-    assert results.git_commit(str(tmp_path)) == head + '-dirty'
+    assert git_commit(str(tmp_path)) == head + '-dirty'
 
 
 def test_reading_the_versions_imports_no_package():
     out = subprocess.run(
         [sys.executable, '-c', 'import sys\n'
-         'from rotation_pred.benchmarks.results import versions\n'
+         'from rotation_pred.benchmarks.provenance import versions\n'
          'before = set(sys.modules)\n'
          'v = versions()\n'
          "assert 'scikit-learn' in v and 'torch' in v, v\n"

@@ -1,14 +1,14 @@
-"""tools/benchmarks/speed.py, run tiny: the per-mode table has its rows, and its numbers
-are plausible (the timings themselves are not tested: this machine is shared)."""
-import importlib.util
+"""tools/benchmarks/speed.py (rotation_pred.benchmarks.speed), run tiny: the per-mode
+table has its rows, and its numbers are plausible (the timings themselves are not tested:
+this machine is shared)."""
 import json
-import os
 import re
 
 import pytest
 import torch
 
-from conftest import REPO, run_tool
+from conftest import run_tool
+from rotation_pred.benchmarks import speed as speed_tool
 
 ROW = re.compile(r'^ {4}(?P<label>fp32 NCHW|fp32 channels_last|bf16 channels_last|'
                  r'fp16 channels_last) +(?P<bare_ms>[\d.]+) +(?P<mm_ms>[\d.]+) +'
@@ -69,16 +69,7 @@ def test_r50_table_prints_tflops_scaled_to_the_image_size():
         assert float(row['tflops']) == pytest.approx(expected, rel=0.02, abs=1e-3)
 
 
-@pytest.fixture(scope='module')
-def speed_tool():
-    spec = importlib.util.spec_from_file_location(
-        'speed_tool', os.path.join(REPO, 'tools', 'benchmarks', 'speed.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_mixed_precision_mode_is_bf16_or_fp16_on_a_gpu_without_bf16(monkeypatch, speed_tool):
+def test_mixed_precision_mode_is_bf16_or_fp16_on_a_gpu_without_bf16(monkeypatch):
     cuda = torch.device('cuda')
     monkeypatch.setattr(speed_tool, 'cuda_native_bf16', lambda device=None: False)
     assert speed_tool.amp_dtype(cuda, 'auto') is torch.float16
@@ -89,8 +80,7 @@ def test_mixed_precision_mode_is_bf16_or_fp16_on_a_gpu_without_bf16(monkeypatch,
     assert speed_tool.amp_dtype(cuda, 'float16') is torch.float16
 
 
-def test_cuda_without_a_gpu_is_refused_clearly(monkeypatch, speed_tool):
+def test_cuda_without_a_gpu_is_refused_clearly(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)  # also on a GPU machine
-    monkeypatch.setattr('sys.argv', ['speed.py', '--device', 'cuda', '--model', 'r50'])
     with pytest.raises(SystemExit, match='--device cuda: no CUDA device is available'):
-        speed_tool.main()
+        speed_tool.main(['--device', 'cuda', '--model', 'r50'])

@@ -1,6 +1,5 @@
 """Training with tools/train.py on Fashion-MNIST: the loss goes down, resuming gives
 the same weights as an uninterrupted run, and pickled code in a checkpoint never runs."""
-import glob
 import json
 import os
 
@@ -10,7 +9,8 @@ import torch
 import rotation_pred  # noqa: F401  (loads mmengine checkpoints with weights_only=True)
 from mmengine.runner import load_checkpoint
 
-from conftest import FMNIST_CONFIG, run_tool
+from conftest import (FMNIST_CONFIG, INTERRUPTED, interrupting_config, logged, run_tool,
+                      train_tool)
 
 # 512 images, 32 per batch: 16 iterations per epoch; a small test set for validation.
 SMALL = ['train_dataloader.dataset.indices=512', 'train_dataloader.batch_size=32',
@@ -21,17 +21,10 @@ SMALL = ['train_dataloader.dataset.indices=512', 'train_dataloader.batch_size=32
 EPOCHS = 3
 
 
-def train(work_dir, epochs, *extra):
-    return run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(work_dir),
-                    '--cfg-options', *SMALL, f'train_cfg.max_epochs={epochs}',
-                    f'train_cfg.val_interval={epochs}', *extra)
-
-
-def logged(work_dir, key):
-    (scalars, ) = glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    with open(scalars) as f:
-        rows = [json.loads(line) for line in f]
-    return [r[key] for r in rows if key in r]
+def train(work_dir, epochs, *flags, config=FMNIST_CONFIG, **kwargs):
+    return train_tool(config, work_dir, *flags, options=[
+        *SMALL, f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}'],
+        **kwargs)
 
 
 def weights(path):
@@ -53,38 +46,11 @@ def test_loss_goes_down_and_rotation_accuracy_is_validated(trained):
     assert accuracy > 40  # 25 is chance
 
 
-INTERRUPT_HOOK = """
-import os
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
-
-
-@HOOKS.register_module()
-class InterruptAfterEpoch(Hook):
-    priority = 'LOWEST'  # after the checkpoint of the epoch is written
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def after_train_epoch(self, runner):
-        if runner.epoch + 1 == self.epoch:  # runner.epoch counts finished epochs after this hook
-            os._exit(17)  # as abrupt as a pre-empted job
-"""
-
-
 def test_resume_auto_gives_the_weights_of_an_uninterrupted_run(trained, tmp_path):
-    (tmp_path / 'interrupt_hook.py').write_text(INTERRUPT_HOOK)
-    interrupted_config = tmp_path / 'interrupted.py'
-    interrupted_config.write_text(
-        f'_base_ = {FMNIST_CONFIG!r}\n'
-        "custom_imports = dict(imports=['rotation_pred', 'interrupt_hook'])\n"
-        'custom_hooks = [dict(type="InterruptAfterEpoch", epoch=1)]\n')
     work_dir = tmp_path / 'work'
-    out = run_tool('tools/train.py', str(interrupted_config), '--work-dir', str(work_dir),
-                   '--cfg-options', *SMALL, f'train_cfg.max_epochs={EPOCHS}',
-                   f'train_cfg.val_interval={EPOCHS}', check=False,
-                   env={'PYTHONPATH': str(tmp_path)})
-    assert out.returncode == 17, out.stderr[-2000:]
+    out = train(work_dir, EPOCHS, config=interrupting_config(tmp_path, epoch=1),
+                check=False, env={'PYTHONPATH': str(tmp_path)})
+    assert out.returncode == INTERRUPTED, out.stderr[-2000:]
     assert (work_dir / 'epoch_1.pth').exists() and not (work_dir / 'epoch_2.pth').exists()
 
     out = train(work_dir, EPOCHS, '--resume')
@@ -114,8 +80,8 @@ def test_checkpoint_with_a_pickle_payload_is_refused_and_does_not_run(trained, t
     evil = tmp_path / 'evil.pth'
     torch.save(checkpoint, evil)
 
-    out = run_tool('tools/train.py', FMNIST_CONFIG, '--work-dir', str(tmp_path / 'work'),
-                   '--resume', str(evil), '--cfg-options', *SMALL, check=False)
+    out = train_tool(FMNIST_CONFIG, tmp_path / 'work', '--resume', str(evil), options=SMALL,
+                     check=False)
     assert out.returncode != 0
     assert 'Weights only load failed' in out.stderr
     assert 'posix.system' in out.stderr or 'os.system' in out.stderr

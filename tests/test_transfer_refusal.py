@@ -1,4 +1,5 @@
-"""The transfer launchers' Python entry (tools/benchmarks/transfer_train.py, which
+"""The transfer launchers' Python entry (rotation_pred.benchmarks.transfer_train, the
+command line of tools/benchmarks/transfer_train.py, which
 tools/benchmarks/dist_transfer.sh runs on every process) refuses, before training, a
 backbone that does not fit the config's: a ResNet-18 for the FCN ResNet-50 is an error
 naming the file, the missing keys and the shape mismatches, not a logged warning and a
@@ -7,10 +8,8 @@ import pytest
 import torch
 from mmengine.runner import Runner
 
-from conftest import load_tool
+from rotation_pred.benchmarks import transfer_train
 from transfer_runs import FCN_VOC12AUG
-
-transfer_train = load_tool('tools/benchmarks/transfer_train.py', 'transfer_train_refusal')
 
 
 def test_an_r18_backbone_for_an_r50_segmentor_is_refused_before_training(tmp_path,

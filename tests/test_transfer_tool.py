@@ -1,21 +1,15 @@
-"""tools/benchmarks/transfer_train.py refuses to fine-tune from a random backbone: an
-unset or missing checkpoint, one without backbone weights, or one whose backbone does not
-fit is an error naming the option to fix; a whole checkpoint is read through its prefix."""
-import importlib.util
-import os.path as osp
-
+"""tools/benchmarks/transfer_train.py (rotation_pred.benchmarks.transfer_train) refuses
+to fine-tune from a random backbone: an unset or missing checkpoint, one without backbone
+weights, or one whose backbone does not fit is an error naming the option to fix; a whole
+checkpoint is read through its prefix."""
 import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import REPO, run_tool
+from conftest import run_tool
+from rotation_pred.benchmarks import transfer_train
 from transfer_data import session_backbone
 from transfer_runs import FASTER_RCNN_C4, FCN_VOC12AUG, MASK_RCNN_FPN, free_port
-
-spec = importlib.util.spec_from_file_location(
-    'transfer_train', osp.join(REPO, 'tools', 'benchmarks', 'transfer_train.py'))
-transfer_train = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(transfer_train)
 
 
 def checked(config, **options):

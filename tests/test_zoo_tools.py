@@ -13,7 +13,7 @@ from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
 from rotation_pred.analysis import attention_map, filter_grid
-from conftest import REPO, load_tool, run_tool
+from conftest import REPO, run_tool
 
 README = """# zoo
 <!-- zoo:main -->
@@ -37,7 +37,7 @@ old
 def probe_rows(key, means, split, seeds=(0, 1, 2), setting='train=10000',
                protocol='linear_probe', metric='top1'):
     """Rows of ``key``: for each level its mean plus -1, 0, +1 over three seeds."""
-    from rotation_pred.benchmarks.results import make_row
+    from rotation_pred.benchmarks.rows import make_row
     return [make_row(model=key, seed=seed, protocol=protocol, level=level, setting=setting,
                      split=split, metric=metric, value=value + (seed - 1),
                      provenance={'checkpoint': None})
@@ -45,7 +45,7 @@ def probe_rows(key, means, split, seeds=(0, 1, 2), setting='train=10000',
 
 
 def zoo_rows():
-    from rotation_pred.benchmarks.results import make_row
+    from rotation_pred.benchmarks.rows import make_row
     rows = []
     for key, val, test in (
             ('random', {'block1': 80.0, 'block2': 79.0}, {'block1': 80.0, 'block2': 78.0}),
@@ -68,7 +68,7 @@ def zoo_rows():
 
 
 def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val(tmp_path):
-    from rotation_pred.benchmarks.results import select, write_rows
+    from rotation_pred.benchmarks.rows import select, write_rows
     results = tmp_path / 'zoo' / 'results'
     results.mkdir(parents=True)
     write_rows(str(results / 'rows.jsonl'), zoo_rows())
@@ -141,7 +141,8 @@ def test_the_committed_rows_name_repository_files_and_the_shipped_weights_load()
     tensor of its config's backbone."""
     from mmengine.config import Config
     from rotation_pred.benchmarks.checkpoint import load_backbone
-    from rotation_pred.benchmarks.results import file_sha256, read_rows
+    from rotation_pred.benchmarks.rows import read_rows
+    from rotation_pred.fileio import file_sha256
     for row in read_rows(f'{REPO}/zoo/results/rows.jsonl'):
         source = row['provenance']
         assert os.path.isfile(os.path.join(REPO, source['config'])), source['config']
@@ -159,17 +160,12 @@ def test_the_committed_rows_name_repository_files_and_the_shipped_weights_load()
         assert f'loaded {total} of {total} backbone tensors' in report, report
 
 
-def zoo_evaluate():
-    """tools/zoo/evaluate.py as a module."""
-    return load_tool('tools/zoo/evaluate.py', 'zoo_evaluate')
-
-
 def test_the_fine_tuning_backbone_is_checked_against_its_config_before_training(tmp_path):
     """tools/train.py loads the backbone through init_cfg=Pretrained, which only logs keys
     that do not match; the zoo loads it strictly into the config's backbone first."""
     from _benchmark_data import rotation_pred_checkpoint
-    from rotation_pred.benchmarks.converters import extract_backbone
-    evaluate = zoo_evaluate()
+    from rotation_pred.benchmarks.checkpoint import extract_backbone
+    from rotation_pred.benchmarks import zoo_evaluate as evaluate
     config = f'{REPO}/configs/fashion-mnist-zoo/finetune_nin3b-w48_1xb64_fashion-mnist-1pct.py'
     for width in (48, 24):
         whole = rotation_pred_checkpoint(
@@ -249,7 +245,7 @@ def test_figures_of_a_resnet50_rotnet(tmp_path):
 
 
 def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypatch):
-    zoo = load_tool('tools/zoo/zoo_models.py', 'zoo_models_seeds')
+    from rotation_pred.benchmarks import zoo
     monkeypatch.setattr(zoo, 'WORK_ROOT', str(tmp_path))
     name = 'rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist'
     assert zoo.work_dir('rotnet') == os.path.join(str(tmp_path), name)

@@ -40,6 +40,18 @@ def _label_map(boxes, width, height, labels, background=0):
     return seg
 
 
+def _voc_split(base, list_folder, split, ids, rng, size):
+    """Write ImageSets/<list_folder>/<split>.txt listing ``ids`` and a JPEG scene of
+    ``size`` for each; returns ``{image_id: boxes}`` of the scenes."""
+    with open(osp.join(base, 'ImageSets', list_folder, f'{split}.txt'), 'w') as f:
+        f.write(''.join(f'{i}\n' for i in ids))
+    scenes = {}
+    for image_id in ids:
+        image, scenes[image_id] = _scene(rng, *size, count=2)
+        Image.fromarray(image).save(osp.join(base, 'JPEGImages', f'{image_id}.jpg'))
+    return scenes
+
+
 def write_voc_detection(root, size=(96, 72)):
     """VOCdevkit/VOC2007 (trainval 2, test 2 images) and VOC2012 (trainval 2): JPEGs,
     Annotations/*.xml with 1-based inclusive boxes, ImageSets/Main/*.txt."""
@@ -52,11 +64,7 @@ def write_voc_detection(root, size=(96, 72)):
         for sub in ('JPEGImages', 'Annotations', osp.join('ImageSets', 'Main')):
             os.makedirs(osp.join(base, sub), exist_ok=True)
         for split, ids in year_splits.items():
-            with open(osp.join(base, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:
-                f.write(''.join(f'{i}\n' for i in ids))
-            for image_id in ids:
-                image, boxes = _scene(rng, *size, count=2)
-                Image.fromarray(image).save(osp.join(base, 'JPEGImages', f'{image_id}.jpg'))
+            for image_id, boxes in _voc_split(base, 'Main', split, ids, rng, size).items():
                 objects = ''.join(
                     f'<object><name>{names[k]}</name><pose>Unspecified</pose>'
                     '<truncated>0</truncated><difficult>0</difficult><bndbox>'
@@ -122,11 +130,8 @@ def write_voc12aug(root, size=(96, 72)):
                 osp.join('ImageSets', 'Segmentation')):
         os.makedirs(osp.join(base, sub), exist_ok=True)
     for split, ids in lists.items():
-        with open(osp.join(base, 'ImageSets', 'Segmentation', f'{split}.txt'), 'w') as f:
-            f.write(''.join(f'{i}\n' for i in ids))
-        for image_id in ids:
-            image, boxes = _scene(rng, *size, count=2)
-            Image.fromarray(image).save(osp.join(base, 'JPEGImages', f'{image_id}.jpg'))
+        for image_id, boxes in _voc_split(base, 'Segmentation', split, ids, rng,
+                                          size).items():
             seg = _label_map(boxes, *size, labels=(1, 7, 15))  # aeroplane, car, person
             if split == 'aug':
                 Image.fromarray(seg, mode='L').save(

@@ -1,6 +1,5 @@
 """Running the transfer benchmarks small: the cfg options that shrink a run, the
 launchers and tools/benchmarks/transfer_train.py, and what a run leaves behind."""
-import glob
 import json
 import math
 import os.path as osp
@@ -8,7 +7,7 @@ import socket
 
 import torch
 
-from conftest import REPO, run_tool
+from conftest import REPO, logged, run_tool
 
 BENCHMARKS = osp.join(REPO, 'configs', 'benchmarks')
 FASTER_RCNN_C4 = osp.join(BENCHMARKS, 'mmdetection', 'voc0712',
@@ -64,10 +63,7 @@ def read_test_metrics(work_dir) -> dict:
 
 def training_losses(work_dir) -> list:
     """The total loss logged at every training iteration."""
-    (scalars, ) = glob.glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
-    with open(scalars) as f:
-        rows = [json.loads(line) for line in f]
-    losses = [row['loss'] for row in rows if 'loss' in row]
+    losses = logged(work_dir, 'loss')
     assert all(math.isfinite(loss) for loss in losses), losses
     return losses
 

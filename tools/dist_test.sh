@@ -6,17 +6,7 @@ set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/dist_common.sh"
 
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
-"${PYTHON:-python}" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+run_dist "$GPUS" "$HERE/test.py" "$CONFIG" "$CHECKPOINT" "${@:4}"

@@ -43,7 +43,6 @@ train_options=()
 [ -n "${MAIN_VAL_IMAGES:-}" ] && train_options+=("val_dataloader.dataset.indices=$MAIN_VAL_IMAGES")
 [ ${#train_options[@]} -gt 0 ] && train_options=(--cfg-options "${train_options[@]}")
 probe_options=()
-[ -n "${MAIN_PROBE_TRAIN:-}" ] && probe_options+=(--train-samples "$MAIN_PROBE_TRAIN")
 [ -n "${MAIN_PROBE_TEST:-}" ] && probe_options+=(--test-samples "$MAIN_PROBE_TEST")
 [ -n "${MAIN_PROBE_EPOCHS:-}" ] && probe_options+=(--epochs "$MAIN_PROBE_EPOCHS")
 
@@ -76,5 +75,7 @@ if [ -n "${DATA:-}" ]; then
 fi
 
 echo "[main] 2/2 linear probe of $checkpoint"
-"$PY" tools/benchmarks/classification/linear_probe.py "$CONFIG" "$checkpoint" \
+"$PY" tools/benchmarks/evaluate.py "$CONFIG" "$checkpoint" \
+    --protocols rotation_accuracy linear_probe --random-baseline --max-dims 2500 \
+    --train-samples "${MAIN_PROBE_TRAIN:-10000}" --name "$(basename "${CONFIG%.py}")" \
     --work-dir "$WORK_DIR/linear_probe" ${probe_options[@]+"${probe_options[@]}"}

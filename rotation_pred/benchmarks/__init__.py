@@ -1,11 +1,15 @@
-"""The benchmark layer: frozen-feature protocols (linear probe, k-NN, SVM, low-shot SVM,
-multi-level pooling) and the one reader of pretrained backbone weights
-(:mod:`.checkpoint`); result rows with their provenance (:mod:`.results`), their one
-renderer (:mod:`.render`, :mod:`.best_level`, over :mod:`.tables`), and features
-extracted once (:mod:`.feature_cache`, :mod:`.progress`).
+"""The benchmark layer: evaluation of frozen features and of checkpoints.
 
-Only the tools (``tools/benchmarks``, ``tools/zoo``, ``tools/model_converters``,
-``tools/*.py``) and the tests import it, one module at a time: this file imports nothing,
-so ``import rotation_pred.benchmarks.checkpoint`` does not load scikit-learn, and
-``import rotation_pred`` (training) loads none of this package.
+* :mod:`.extraction` the one feature extractor (sharded, cached, resumable, distributed);
+* :mod:`.protocols` the protocols over features, by name (linear_probe, knn, svm,
+  low_shot), and :mod:`.evaluate` which runs them on a checkpoint
+  (``tools/benchmarks/evaluate.py``, :mod:`.evaluate_cli`);
+* :mod:`.checkpoint` the one reader and converter of pretrained weights, :mod:`.export`
+  to torchvision and timm;
+* :mod:`.rows` result rows and :mod:`.provenance` where each number comes from;
+  :mod:`.render` and :mod:`.best_level` their tables;
+* :mod:`.zoo` the Fashion-MNIST zoo as data, :mod:`.zoo_evaluate` its driver.
+
+Only the tools and the tests import it, one module at a time: this file imports nothing,
+so ``import rotation_pred`` (training) loads none of it, nor scikit-learn.
 """

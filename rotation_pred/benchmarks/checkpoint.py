@@ -170,3 +170,20 @@ def checkpoint_seed(path: str):
     meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
     seed = meta.get('seed') if isinstance(meta, Mapping) else None
     return None if seed is None else int(seed)
+
+
+def extract_backbone(src: str, dst: str, prefix: str = BACKBONE) -> int:
+    """Write the backbone weights of checkpoint ``src`` (a whole model of any algorithm,
+    or already backbone-only; see :func:`read_backbone_weights`) to ``dst`` as
+    ``dict(state_dict={name: tensor}, meta=dict(source, epoch, iter, seed))``: the file
+    MMPretrain, MMDetection and MMSegmentation configs load with
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)``, keeping the seed the
+    pretraining recorded. Returns the number of tensors written; raises what the reader
+    raises, naming ``src``."""
+    checkpoint = load_checkpoint_file(src)
+    backbone = backbone_of(tensors_of(checkpoint, src), src, prefix)
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
+    torch.save(dict(state_dict=backbone,
+                    meta=dict(source=str(src), epoch=meta.get('epoch'),
+                              iter=meta.get('iter'), seed=meta.get('seed'))), dst)
+    return len(backbone)

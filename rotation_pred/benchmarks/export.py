@@ -96,7 +96,8 @@ def export(path: str, out: str, target: str) -> str:
 def export_command(target: str, description: str, argv=None) -> None:
     """The command line of tools/model_converters/to_<target>.py: ``CHECKPOINT OUT``;
     prints the load report, or exits with ``error: ...`` naming what does not fit."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog=f'tools/model_converters/to_{target}.py',
+                                     description=description)
     parser.add_argument('checkpoint', help='RotationPred ResNet-50 checkpoint')
     parser.add_argument('output', help=f'where to write the {target} state dict')
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Union
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import load_checkpoint
 from mmpretrain.registry import DATASETS, MODELS
 
 from .checkpoint import load_backbone
@@ -44,24 +44,34 @@ def build_model(cfg: Config, checkpoint: Optional[str] = None,
     return model.eval()
 
 
-def build_eval_loader(cfg: Config, split: str,
-                      num_samples: Union[int, Sequence[int], None] = None,
-                      batch_size: int = 256):
-    """A deterministic loader over the config's train or test data, with the test
-    pipeline (no augmentation); ``num_samples``: an int keeps the first samples only,
-    a sequence of indices keeps those samples, in that order."""
+def build_eval_dataset(cfg: Config, split: str,
+                       num_samples: Union[int, Sequence[int], None] = None):
+    """The config's train or test data set, built with the test pipeline (no
+    augmentation); ``num_samples``: an int keeps the first samples only, a sequence of
+    indices keeps those samples, in that order."""
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    test_loader = cfg.test_dataloader
-    source = cfg.train_dataloader if split == 'train' else test_loader
+    source = cfg.train_dataloader if split == 'train' else cfg.test_dataloader
     dataset = copy.deepcopy(source.dataset)
-    dataset.pipeline = copy.deepcopy(test_loader.dataset.pipeline)
+    dataset.pipeline = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
     if num_samples is not None:
         dataset.indices = int(num_samples) if isinstance(num_samples, numbers.Integral) \
             else [int(i) for i in num_samples]
-    loader = dict(batch_size=batch_size, num_workers=test_loader.get('num_workers', 0),
-                  sampler=dict(type='DefaultSampler', shuffle=False),
-                  collate_fn=dict(type='default_collate'), dataset=dataset)
-    return Runner.build_dataloader(loader)
+    return DATASETS.build(dataset)
+
+
+def build_eval_loader(cfg: Optional[Config], split: Optional[str],
+                      num_samples: Union[int, Sequence[int], None] = None,
+                      batch_size: int = 256, dataset=None, num_workers: int = 0):
+    """A loader over every image of ``dataset`` (or of :func:`build_eval_dataset` of
+    ``cfg``, ``split`` and ``num_samples``), in order, in this process alone: no
+    distributed sampler, so one rank can run it while the others wait."""
+    from mmengine.dataset import default_collate
+    if dataset is None:
+        dataset = build_eval_dataset(cfg, split, num_samples)
+        num_workers = cfg.test_dataloader.get('num_workers', 0)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size,
+                                       sampler=range(len(dataset)), num_workers=num_workers,
+                                       collate_fn=default_collate)
 
 
 def _chosen(indices, size: int) -> set:

@@ -1,4 +1,4 @@
-"""Multi-level linear evaluation: the pooling of each feature level, and top-k per level.
+"""Multi-level linear evaluation: the pooling of each feature level.
 
 A frozen backbone gives one feature map per level; each is average-pooled with its own
 ``AvgPool2d(kernel, stride, padding)`` and flattened, so that every level ends up with
@@ -6,10 +6,6 @@ roughly 9,000 values, then normalised (BatchNorm without affine) and classified 
 own linear layer.
 """
 from typing import Dict, Sequence, Tuple
-
-import torch
-
-from ..evaluation.topk import topk_hits
 
 #: ResNet-50 at 224x224: (name, channels, map side, (kernel, stride, padding)) per level.
 #: feat1 is the stem (after conv1 + BN + ReLU, before the max-pool), feat2-5 the stages.
@@ -34,16 +30,6 @@ def pooled_side(side: int, kernel: int, stride: int, padding: int) -> int:
 def pooled_dim(channels: int, side: int, pool: Sequence[int]) -> int:
     """Length of the flattened pooled features: ``channels * pooled_side**2``."""
     return channels * pooled_side(side, *pool) ** 2
-
-
-def per_level_accuracy(scores: Dict[str, torch.Tensor], labels: torch.Tensor,
-                       topk: Sequence[int] = (1, )) -> Dict[str, Dict[int, float]]:
-    """Top-k accuracy (%) of every level: ``{level: {k: accuracy}}``.
-
-    ``scores`` maps a level name to its (N, K) scores; ``labels`` is (N,)."""
-    return {name: {k: float(hit.float().mean() * 100)
-                   for k, hit in topk_hits(level_scores, labels, topk).items()}
-            for name, level_scores in scores.items()}
 
 
 def level_table_dims(levels: Sequence[Tuple[str, int, int, Sequence[int]]]

@@ -11,7 +11,7 @@ import statistics
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .best_level import best_level_rows
-from .results import IDENTITY
+from .rows import IDENTITY
 from .tables import markdown_table
 
 MISSING = '—'
@@ -106,3 +106,22 @@ def best_level_table(rows: Iterable[Dict], titles: Optional[Mapping[str, str]] =
              format_cell([r['value'] for r in cells[(model, )][level]], digits)]
             for model, level in choices.items()]
     return markdown_table(['Model', f'Level (chosen on {choose_on})', report_on], body)
+
+
+def probe_summary_table(rows: Iterable[Dict], titles: Optional[Mapping[str, str]] = None,
+                        accuracy_header: str = 'rotation accuracy', digits: int = 2) -> str:
+    """``| features | rotation accuracy | block1 | ... |``: one line per model, its
+    rotation accuracy and the linear probe of every level (mean ± std over seeds when a
+    cell has several)."""
+    rows = list(rows)
+    levels = list(dict.fromkeys(r['level'] for r in rows if r['protocol'] == 'linear_probe'))
+    titles = titles or {}
+    body = []
+    for model in dict.fromkeys(r['model'] for r in rows):
+        mine = [r for r in rows if r['model'] == model]
+        values = [[r['value'] for r in mine if r['protocol'] == 'rotation_accuracy']] + \
+            [[r['value'] for r in mine if r['protocol'] == 'linear_probe' and
+              r['level'] == level] for level in levels]
+        body.append([titles.get(model, model)] +
+                    [format_cell(v, digits) if v else MISSING for v in values])
+    return markdown_table(['features', accuracy_header] + levels, body)

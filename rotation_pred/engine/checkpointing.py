@@ -28,7 +28,6 @@ in the middle of an epoch (``iter_<N>.pth``, for :class:`~.preemption.Preemption
 it is deleted as soon as a later checkpoint of the hook's own schedule is complete.
 """
 import functools
-import glob
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -39,48 +38,18 @@ from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
+from ..fileio import is_temporary, publish, temporary_path, write_atomically
+
 LAST_CHECKPOINT = 'last_checkpoint'
-TEMPORARY_SUFFIX = '.tmp'
 # message hub key: the mid-epoch checkpoints to delete once a later one is complete
 INTERIM_KEY = 'interim_checkpoints'
 
 
-def temporary_path(path: str) -> str:
-    """Where ``path`` is written before it is renamed: a hidden file of the same folder
-    (a rename is only atomic within one file system), unique to this process."""
-    folder, name = osp.split(path)
-    return osp.join(folder, f'.{name}.{os.getpid()}{TEMPORARY_SUFFIX}')
-
-
-def fsync_path(path: str) -> None:
-    """Flush a file or a folder (its list of names) to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def publish(temporary: str, path: str) -> None:
-    """Make the complete file ``temporary`` appear as ``path`` in one step: data on
-    the disk first, then the rename, then the folder entry on the disk."""
-    fsync_path(temporary)
-    os.replace(temporary, path)
-    fsync_path(osp.dirname(path) or '.')
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    """Replace the text file ``path`` without a moment where it is empty or partial."""
-    temporary = temporary_path(path)
-    with open(temporary, 'w') as f:
-        f.write(text)
-        f.flush()
-    publish(temporary, path)
-
-
 def point_last_checkpoint(work_dir: str, checkpoint: str) -> None:
-    """Name ``checkpoint`` in ``work_dir/last_checkpoint``, what ``--resume`` reads."""
-    write_text_atomically(osp.join(work_dir, LAST_CHECKPOINT), checkpoint)
+    """Name ``checkpoint`` in ``work_dir/last_checkpoint``, what ``--resume`` reads,
+    replacing the file atomically."""
+    write_atomically(osp.join(work_dir, LAST_CHECKPOINT), lambda f: f.write(checkpoint),
+                     binary=False)
 
 
 def save_checkpoint_atomically(runner, out_dir: str, filename: str, **kwargs) -> str:
@@ -90,9 +59,10 @@ def save_checkpoint_atomically(runner, out_dir: str, filename: str, **kwargs) ->
     The runner builds and writes the checkpoint (its ``before_save_checkpoint`` hooks
     run as usual) under the temporary name and closes it, which flushes Python's
     buffers; :func:`publish` then ``fsync``-s it through a descriptor of its own. Only
-    the main process writes (the runner's method is ``master_only``) and publishes. The method is looked up on the class, so
-    that a temporary redirection of the instance's method (see
-    :meth:`AtomicCheckpointHook._save_best_checkpoint`) does not recurse.
+    the main process writes (the runner's method is ``master_only``) and publishes.
+    The method is looked up on the class, so that a temporary redirection of the
+    instance's method (see :meth:`AtomicCheckpointHook._save_best_checkpoint`) does not
+    recurse.
     """
     path = osp.join(out_dir, filename)
     temporary = temporary_path(path)
@@ -106,18 +76,15 @@ def save_checkpoint_atomically(runner, out_dir: str, filename: str, **kwargs) ->
 def remove_temporaries(folder: str) -> List[str]:
     """Delete the temporary files that killed writes left in ``folder``; returns them.
 
-    Only names this module creates (``.<name>.<pid>.tmp``) are touched."""
-    leftovers = glob.glob(osp.join(glob.escape(folder), f'.*{TEMPORARY_SUFFIX}'))
-    leftovers = [p for p in leftovers if _is_our_temporary(osp.basename(p))]
+    Only the names of :func:`rotation_pred.fileio.temporary_path`
+    (``.<name>.<pid>.tmp``) are touched."""
+    if not osp.isdir(folder):
+        return []
+    leftovers = [osp.join(folder, name) for name in sorted(os.listdir(folder))
+                 if is_temporary(name)]
     for path in leftovers:
         os.remove(path)
     return leftovers
-
-
-def _is_our_temporary(name: str) -> bool:
-    """Whether ``name`` looks like ``.<name>.<pid>.tmp``."""
-    stem = name[1:-len(TEMPORARY_SUFFIX)]
-    return '.' in stem and stem.rsplit('.', 1)[1].isdigit()
 
 
 @HOOKS.register_module()

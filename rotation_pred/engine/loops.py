@@ -34,48 +34,17 @@ for bit on the CPU (tests/test_preemption.py). A checkpoint at an epoch boundary
 The loop adds no state in ``__init__`` (so that a stock loop already built can be
 switched to it).
 """
-import random
 from typing import Iterator, Optional
 
-import numpy as np
-import torch
 from mmengine.dist import get_world_size
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import LOOPS
 
+from .rng import capture_rng_state, restore_rng_state
+
 # message hub keys of the generator states
 EPOCH_START_RNG = 'rng_state_epoch_start'
 LAST_ITER_RNG = 'rng_state_last_iter'
-
-
-def capture_rng_state() -> dict:
-    """The Python, numpy, torch CPU (and CUDA, once initialised) generator states, in
-    types that ``torch.load(weights_only=True)`` accepts."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = dict(python=random.getstate(),
-                 numpy=dict(kind=kind, keys=torch.from_numpy(keys.astype(np.int64)),
-                            pos=int(pos), has_gauss=int(has_gauss), cached=float(cached)),
-                 torch=torch.get_rng_state())
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state['cuda'] = torch.cuda.get_rng_state()  # the device of this process
-    return state
-
-
-def restore_rng_state(state: dict) -> None:
-    """Put back the generator states of :func:`capture_rng_state`."""
-    random.setstate(_as_python_state(state['python']))
-    numpy = state['numpy']
-    np.random.set_state((numpy['kind'], numpy['keys'].numpy().astype(np.uint32),
-                         numpy['pos'], numpy['has_gauss'], numpy['cached']))
-    torch.set_rng_state(state['torch'])
-    if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(state['cuda'])
-
-
-def _as_python_state(state) -> tuple:
-    """``random.setstate`` wants tuples; a checkpoint may give lists back."""
-    version, internal, gauss = state
-    return version, tuple(internal), gauss
 
 
 @LOOPS.register_module()

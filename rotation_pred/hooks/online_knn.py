@@ -5,11 +5,12 @@ features. Every ``interval`` epochs (and after the last one) :class:`OnlineKNNHo
 classifies a fixed labelled subset with a weighted k-nearest-neighbour vote on the
 frozen backbone features and logs the top-1 accuracy (%) as ``knn/top1``.
 
-Protocol (the one of ``rotation_pred.benchmarks.knn``, Wu et al. 2018): the unrotated
-images go through the backbone in eval mode; the feature map of backbone level
-``level`` is globally average-pooled to (N, C) and L2-normalised; each query image's
-``k`` most cosine-similar memory-bank images vote for their class with weight
-exp(similarity / ``temperature``); the class with the largest vote is the prediction.
+Protocol (:func:`rotation_pred.evaluation.knn.knn_accuracy`, the offline benchmark's
+too; Wu et al. 2018): the unrotated images go through the backbone in eval mode; the
+feature map of backbone level ``level`` is globally average-pooled to (N, C) and
+L2-normalised; each query image's ``k`` most cosine-similar memory-bank images vote for
+their class with weight exp(similarity / ``temperature``); the class with the largest
+vote is the prediction.
 
 The training run is not changed by the hook: it evaluates under ``torch.no_grad`` with
 every module in eval mode (BatchNorm statistics are read, not updated), puts back each
@@ -23,78 +24,21 @@ ranks go on and wait for it at the next gradient all-reduce (the backbone is cal
 directly, so no collective runs during the evaluation). Only epoch-based training loops
 call the hook.
 """
-import random
 import time
 from contextlib import contextmanager
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.dataset import default_collate
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook, LoggerHook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import DATASETS, HOOKS
 
-from ..evaluation.topk import topk_hits
+from ..engine.rng import preserved_rng
+from ..evaluation.knn import knn_accuracy
 
 KNN_TAG = 'knn/top1'  # the scalar's name in the message hub and every vis backend
-CHUNK = 1024  # query rows per similarity block, as in rotation_pred.benchmarks.knn
-
-
-@torch.no_grad()
-def knn_votes(bank_x: torch.Tensor, bank_y: torch.Tensor, query_x: torch.Tensor,
-              k: int, temperature: float, num_classes: int) -> torch.Tensor:
-    """(M, num_classes) class votes of the queries: each of a query's ``k`` most
-    cosine-similar bank images adds exp(similarity / ``temperature``) to its class.
-
-    Args:
-        bank_x: (N, D) memory-bank features; bank_y: (N,) their classes (int64).
-        query_x: (M, D) query features, on the device of ``bank_x``.
-        k: neighbours that vote, 1 <= k <= N.
-    """
-    if not 1 <= k <= len(bank_x):
-        raise ValueError(f'OnlineKNNHook: k={k} must be in 1..{len(bank_x)} '
-                         '(the number of memory-bank images)')
-    bank_x = F.normalize(bank_x.float(), dim=1)
-    query_x = F.normalize(query_x.float(), dim=1)
-    bank_y = bank_y.to(bank_x.device)
-    votes = []
-    for start in range(0, len(query_x), CHUNK):
-        similarity, neighbours = (query_x[start:start + CHUNK] @ bank_x.T).topk(k, dim=1)
-        block = torch.zeros(len(similarity), num_classes, device=bank_x.device)
-        votes.append(block.scatter_add_(1, bank_y[neighbours],
-                                        (similarity / temperature).exp()))
-    return torch.cat(votes)
-
-
-def knn_top1(bank_x: torch.Tensor, bank_y: torch.Tensor, query_x: torch.Tensor,
-             query_y: torch.Tensor, k: int = 20, temperature: float = 0.07) -> float:
-    """Top-1 accuracy (%) of the weighted k-NN vote (see :func:`knn_votes`) for the
-    queries' classes ``query_y`` (M,)."""
-    num_classes = int(max(bank_y.max(), query_y.max())) + 1
-    votes = knn_votes(bank_x, bank_y, query_x, k, temperature, num_classes)
-    hits = topk_hits(votes, query_y.to(votes.device), (1, ))[1]
-    return 100.0 * int(hits.sum()) / len(hits)
-
-
-@contextmanager
-def preserved_rng() -> Iterator[None]:
-    """Put back the Python, numpy, torch CPU and (initialised) CUDA generators' states
-    on leaving, so that what runs inside draws nothing the training would see."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    torch_state = torch.get_rng_state()
-    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
-    cuda_states = torch.cuda.get_rng_state_all() if cuda else None
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        torch.set_rng_state(torch_state)
-        if cuda:
-            torch.cuda.set_rng_state_all(cuda_states)
 
 
 @contextmanager
@@ -253,8 +197,9 @@ class OnlineKNNHook(Hook):
         bank_x, query_x = (pooled_features(model, self.dataset, range(*r), self.level,
                                            self.batch_size)
                            for r in (self.bank_range, self.query_range))
-        return knn_top1(bank_x, self.bank_y, query_x, self.query_y, self.k,
-                        self.temperature)
+        accuracy = knn_accuracy(bank_x, self.bank_y, query_x, self.query_y, (self.k, ),
+                                self.temperature, (1, ))
+        return accuracy[self.k][1]
 
     def _log(self, runner, top1: float, seconds: float, epoch: int) -> None:
         """``knn/top1`` after ``epoch`` epochs to the message hub, the vis backends and

@@ -11,13 +11,7 @@ CONFIG=$1
 PRETRAINED=$2
 GPUS=$3
 TOOLS=$(cd "$(dirname "$0")" && pwd)
+source "$TOOLS/../dist_common.sh"
 
-PYTHONPATH="$TOOLS/../..${PYTHONPATH:+:$PYTHONPATH}" \
-"${PYTHON:-python}" -m torch.distributed.run \
-    --nnodes="${NNODES:-1}" \
-    --node_rank="${NODE_RANK:-0}" \
-    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
-    --nproc_per_node="$GPUS" \
-    --master_port="${PORT:-29500}" \
-    "$TOOLS/transfer_train.py" "$CONFIG" --launcher pytorch \
+run_dist "$GPUS" "$TOOLS/transfer_train.py" "$CONFIG" \
     --cfg-options model.backbone.init_cfg.checkpoint="$PRETRAINED" "${@:4}"

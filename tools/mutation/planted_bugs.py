@@ -1,5 +1,6 @@
-"""Plant each one-line bug that a reviewer named, in a throwaway copy of the
-repository, and check that the tests fail for every one of them.
+"""Plant each one-line bug of a fixed list (wrong labels, skipped rotations, scores
+attached to the wrong image...), in a throwaway copy of the repository, and check that
+the tests fail for every one of them.
 
     python tools/mutation/planted_bugs.py [--only NAME ...]
 
@@ -16,7 +17,7 @@ import tempfile
 import time
 from typing import NamedTuple, Tuple
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from rotation_pred.fileio import REPO_ROOT
 
 
 class Bug(NamedTuple):
@@ -61,10 +62,10 @@ BUGS = [
 
 
 def copy_repository(dest: str) -> None:
-    files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=REPO,
+    files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=REPO_ROOT,
                            capture_output=True, text=True, check=True).stdout.split('\n')
     files = [f for f in files if f and not f.startswith(('zoo/', 'docs/'))]
-    tar = subprocess.Popen(['tar', '-cf', '-', '-T', '-'], cwd=REPO, stdin=subprocess.PIPE,
+    tar = subprocess.Popen(['tar', '-cf', '-', '-T', '-'], cwd=REPO_ROOT, stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE)
     untar = subprocess.Popen(['tar', '-xf', '-', '-C', dest], stdin=tar.stdout)
     tar.stdin.write('\n'.join(files).encode())

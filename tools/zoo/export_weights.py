@@ -10,35 +10,17 @@ pretraining config, which ``init_cfg=dict(type='Pretrained', checkpoint=...)`` a
 every benchmark tool load.
 """
 import argparse
-import os
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import zoo_models as zoo  # noqa: E402
-
-from rotation_pred.benchmarks.converters import extract_backbone  # noqa: E402
-from rotation_pred.benchmarks.results import file_sha256, repo_path  # noqa: E402
-
-
-def export(key: str, out_dir: str = zoo.WEIGHTS) -> str:
-    """Write the seed-0 backbone of zoo model ``key`` to ``out_dir``; returns its path.
-    The file records its source checkpoint relative to the repository."""
-    name = osp.splitext(osp.basename(zoo.MODELS[key][1]))[0]
-    out = osp.join(out_dir, f'{name}.pth')
-    os.makedirs(out_dir, exist_ok=True)
-    count = extract_backbone(repo_path(zoo.final_checkpoint(key, 0)), out)
-    print(f'{out}: {count} tensors, sha256 {file_sha256(out)}', flush=True)
-    return out
+from rotation_pred.benchmarks import zoo
 
 
 def main():
-    pretrained = [k for k, (_, config, _) in zoo.MODELS.items() if config is not None]
+    pretrained = [key for key, model in zoo.MODELS.items() if model.config is not None]
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--models', nargs='+', default=pretrained, choices=pretrained)
     for key in parser.parse_args().models:
         try:
-            export(key)
+            zoo.export_backbone(key)
         except FileNotFoundError as e:  # not pretrained (yet): nothing to ship
             print(f'skipped {key}: {e}', flush=True)
 

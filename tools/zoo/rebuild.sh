@@ -11,7 +11,7 @@
 # and interrupted ones resume, measured rows are kept (evaluate.py --skip-done), and
 # extracted features are read back from work_dirs/zoo/feature_cache.
 #   SEEDS="0 1 2"        the seeds (default)
-#   ZOO_MODELS="a b"     evaluate only these zoo models (tools/zoo/zoo_models.py keys)
+#   ZOO_MODELS="a b"     evaluate only these zoo models (keys of rotation_pred/benchmarks/zoo.py)
 #   PRETRAIN=0           skip step 1 (the checkpoints exist)
 #   TABLES=0             skip step 4
 # About 150 minutes on 2 idle CPU cores for 3 seeds.

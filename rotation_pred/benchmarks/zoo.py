@@ -1,0 +1,112 @@
+"""The Fashion-MNIST model zoo as data: which models, from which configs, evaluated by
+which protocols, and where their runs and results live (paths relative to the
+repository root, where the zoo tools run)."""
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+ROTNET_CONFIG = 'configs/rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist.py'
+ZOO_CONFIGS = 'configs/fashion-mnist-zoo'
+WORK_ROOT = 'work_dirs/zoo'
+RESULTS = 'zoo/results'
+ROWS = osp.join(RESULTS, 'rows.jsonl')
+WEIGHTS = 'zoo/weights'  # the seed-0 backbones shipped in the repository
+
+FROZEN = ('linear_probe', 'knn', 'svm', 'low_shot')
+#: What the zoo measures on the validation split: what its choices are made on.
+ON_VALIDATION = ('linear_probe', 'knn')
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """One zoo model.
+
+    ``kind``: ``'rotation'`` (a RotNet pretrained with ``config``), ``'random'`` (the
+    RotNet config's backbone at random, drawn with the seed) or ``'supervised'``
+    (``config`` trains a classifier; its backbone is evaluated in the RotNet model).
+    ``protocols``: what the zoo runs on it (linear_probe on every block; the other
+    frozen protocols, ``fine_tune`` with 1% and 10% of the labels, and ``per_epoch``, the
+    linear probe of every epoch's checkpoint)."""
+    key: str
+    title: str
+    config: Optional[str]
+    kind: str
+    protocols: Tuple[str, ...] = ('linear_probe', )
+
+    @property
+    def evaluated_config(self) -> str:
+        """The config whose model the zoo evaluates: the model's own for a RotNet, the
+        RotNet config for the random and the supervised backbones."""
+        return self.config if self.kind == 'rotation' else ROTNET_CONFIG
+
+    @property
+    def weights_file(self) -> str:
+        """The shipped seed-0 backbone (``zoo/weights/<config name>.pth``)."""
+        return osp.join(WEIGHTS, osp.splitext(osp.basename(self.config))[0] + '.pth')
+
+
+def _ablation(key: str, title: str, config: str) -> ZooModel:
+    return ZooModel(key, title, f'{ZOO_CONFIGS}/{config}', 'rotation')
+
+
+MODELS: Dict[str, ZooModel] = {m.key: m for m in (
+    ZooModel('rotnet', 'RotNet, 4 rotations (ours)', ROTNET_CONFIG, 'rotation',
+             FROZEN + ('fine_tune', 'per_epoch')),
+    ZooModel('random', 'Random init', None, 'random', FROZEN + ('fine_tune', )),
+    ZooModel('supervised', 'Supervised, 50k labels',
+             f'{ZOO_CONFIGS}/supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py',
+             'supervised', FROZEN),
+    _ablation('rot0-180', 'RotNet, {0, 180}',
+              'rotation-pred_nin3b-w48_rot0-180_1xb64-steplr-4e_fashion-mnist.py'),
+    _ablation('rot90-270', 'RotNet, {90, 270}',
+              'rotation-pred_nin3b-w48_rot90-270_1xb64-steplr-4e_fashion-mnist.py'),
+    _ablation('rot8', 'RotNet, 8 rotations (45 deg steps)',
+              'rotation-pred_nin3b-w48_rot8_1xb64-steplr-4e_fashion-mnist.py'),
+    _ablation('random-rot', 'RotNet, 1 random rotation per image',
+              'rotation-pred_nin3b-w48_random-rot_1xb256-steplr-16e_fashion-mnist.py'),
+    _ablation('nin4b', 'RotNet, NIN 4 blocks',
+              'rotation-pred_nin4b-w48_1xb64-steplr-4e_fashion-mnist.py'),
+    _ablation('nin5b', 'RotNet, NIN 5 blocks',
+              'rotation-pred_nin5b-w48_1xb64-steplr-4e_fashion-mnist.py'),
+)}
+BASELINES = tuple(k for k, m in MODELS.items() if 'knn' in m.protocols)
+ABLATIONS = ('rotnet', ) + tuple(k for k, m in MODELS.items()
+                                 if m.kind == 'rotation' and k != 'rotnet')
+
+
+def work_dir(key: str, seed: int = 0) -> str:
+    """Where ``tools/zoo/pretrain_all.sh`` pretrains ``key`` with ``seed``:
+    work_dirs/zoo/<config name> for seed 0, work_dirs/zoo/seed<S>/<config name> else."""
+    name = osp.splitext(osp.basename(MODELS[key].config))[0]
+    return osp.join(WORK_ROOT, name) if seed == 0 else osp.join(WORK_ROOT, f'seed{seed}', name)
+
+
+def final_checkpoint(key: str, seed: int = 0) -> str:
+    """The last checkpoint of the pretraining of ``key`` with ``seed``
+    (``work_dir(key, seed)/last_checkpoint``)."""
+    pointer = osp.join(work_dir(key, seed), 'last_checkpoint')
+    if not osp.isfile(pointer):
+        raise FileNotFoundError(f'{key}: {pointer} is missing; run '
+                                f'SEEDS={seed} bash tools/zoo/pretrain_all.sh')
+    with open(pointer) as f:
+        return f.read().strip()
+
+
+def checkpoint_of(key: str, seed: int = 0) -> Optional[str]:
+    """The checkpoint the zoo evaluates for ``key`` and ``seed`` (None: random init)."""
+    return None if MODELS[key].kind == 'random' else final_checkpoint(key, seed)
+
+
+def export_backbone(key: str, out_dir: str = WEIGHTS) -> str:
+    """Write the seed-0 backbone of ``key`` to ``out_dir/<config name>.pth`` (a
+    backbone-only checkpoint recording its source checkpoint relative to the
+    repository); returns its path."""
+    import os
+    from ..fileio import file_sha256
+    from .checkpoint import extract_backbone
+    from .provenance import repo_path
+    out = osp.join(out_dir, osp.basename(MODELS[key].weights_file))
+    os.makedirs(out_dir, exist_ok=True)
+    count = extract_backbone(repo_path(final_checkpoint(key, 0)), out)
+    print(f'{out}: {count} tensors, sha256 {file_sha256(out)}', flush=True)
+    return out

@@ -1,0 +1,290 @@
+"""Rebuild the README's model-zoo tables and the model index (model-index.yml and one
+OpenMMLab metafile per collection under zoo/) from the result rows in
+zoo/results/rows.jsonl (written by tools/zoo/evaluate.py), and the main job's table from
+zoo/results/main_job.jsonl (the rows file of the main job's run, tools/run_main.sh).
+
+    python tools/zoo/make_tables.py [--readme README.md] [--check]
+
+Each table lives in README.md between `<!-- zoo:NAME -->` and `<!-- /zoo:NAME -->`.
+A cell is the mean ± sample standard deviation over the seeds that have a row, with
+their number: `88.52 ± 0.17 (3)`. Every level is chosen on the validation split (the
+mean over seeds) and read on the test split. --check exits with status 1 if the README
+or the model index is not up to date.
+"""
+import argparse
+import os
+import os.path as osp
+import re
+import statistics
+from typing import Optional, Sequence
+
+import yaml
+
+from ..evaluation.knn import KNN_KS
+from ..fileio import REPO_ROOT, file_sha256
+from . import zoo
+from .best_level import choose_levels
+from .low_shot import LOW_SHOT_KS
+from .render import MISSING, format_cell, probe_summary_table
+from .rows import read_rows, select
+from .tables import markdown_table
+
+PROBE = 'train=10000'  # the linear probe's setting (10,000 training images)
+KNN_CHOICE = 'k=20'  # the k-NN level is chosen on the validation split at k=20
+MAIN_JOB = 'main_job.jsonl'  # the rows of the main job's run shown first in the README
+
+
+def title(key):
+    return zoo.MODELS[key].title
+
+
+def cell(rows):
+    """``mean ± std (n)`` of the rows' values over their seeds, ``—`` for none."""
+    if not rows:
+        return MISSING
+    seeds = [r['seed'] for r in rows]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f'a cell has seeds {seeds}: one row per seed is expected')
+    return format_cell([r['value'] for r in rows])
+
+
+def mean(rows):
+    return statistics.fmean(r['value'] for r in rows) if rows else None
+
+
+def level_order(rows):
+    return sorted({r['level'] for r in rows}, key=lambda b: int(b[5:]))
+
+
+def chosen(rows, key, protocol, setting):
+    """The level of ``key`` with the best mean over seeds on the validation split for
+    ``protocol`` at ``setting``; None without validation rows."""
+    val = select(rows, model=key, protocol=protocol, setting=setting, split='val')
+    return choose_levels(val, 'val')[key] if val else None
+
+
+def probe_table(rows, keys):
+    """Rotation accuracy, linear probe of every block (test), and the block chosen on
+    the validation split with its test number, one line per model."""
+    probe = select(rows, protocol='linear_probe', setting=PROBE)
+    keys = [k for k in keys if select(probe, model=k, split='test')]
+    levels = level_order(select(probe, split='test'))
+    body = []
+    for key in keys:
+        test = select(probe, model=key, split='test')
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        rotation = select(rows, model=key, protocol='rotation_accuracy', setting='',
+                          split='test')
+        body.append([title(key), cell(rotation)] +
+                    [cell(select(test, level=b)) for b in levels] +
+                    [level or MISSING, cell(select(test, level=level)) if level else MISSING])
+    header = ['Model', 'Rotation acc.'] + levels + ['Block (chosen on val)', 'Chosen (test)']
+    return markdown_table(header, body)
+
+
+def gap_closed(rows):
+    """Share (%) of the random -> supervised gap closed by RotNet, from the seed means of
+    each model's test number at its block chosen on the validation split, and the
+    seed counts; None when a model lacks rows."""
+    means = {}
+    for key in ('rotnet', 'random', 'supervised'):
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
+                      level=level)
+        if level is None or not test:
+            return None
+        means[key] = mean(test)
+    return 100 * (means['rotnet'] - means['random']) / (means['supervised'] - means['random'])
+
+
+def svm_table(rows):
+    """SVM and low-shot SVM (test) of each baseline at the block its linear probe chose
+    on the validation split."""
+    header = ['Model', 'Block', 'SVM'] + [f'k={k}' for k in LOW_SHOT_KS]
+    body = []
+    for key in zoo.BASELINES:
+        svm = select(rows, model=key, protocol='svm', split='test')
+        low = select(rows, model=key, protocol='low_shot', split='test')
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        if not (svm or low) or level is None:
+            continue
+        body.append([title(key), level, cell(select(svm, level=level))] +
+                    [cell(select(low, level=level, setting=f'k={k}')) for k in LOW_SHOT_KS])
+    return markdown_table(header, body)
+
+
+def knn_table(rows):
+    """k-NN top-1 (test) of each baseline at the block chosen on the validation split
+    with k=20."""
+    header = ['Model', 'Block (chosen on val, k=20)'] + [f'k={k}' for k in KNN_KS]
+    body = []
+    for key in zoo.BASELINES:
+        level = chosen(rows, key, 'knn', KNN_CHOICE)
+        test = select(rows, model=key, protocol='knn', split='test', level=level)
+        if level is None or not test:
+            continue
+        body.append([title(key), level] +
+                    [cell(select(test, setting=f'k={k}')) for k in KNN_KS])
+    return markdown_table(header, body)
+
+
+def semisup_table(rows):
+    body = []
+    for key in zoo.BASELINES:
+        tuned = select(rows, model=key, protocol='fine_tune', split='test')
+        if tuned:
+            body.append([title(key), cell(select(tuned, setting='labels=1%')),
+                         cell(select(tuned, setting='labels=10%'))])
+    return markdown_table(['Initialisation', '1% labels (600)', '10% labels (6,000)'], body)
+
+
+def epochs_table(rows):
+    """Rotation accuracy and linear probe (test) of RotNet after each epoch."""
+    epochs = sorted({int(r['setting'].rsplit('epoch=', 1)[1])
+                     for r in select(rows, model='rotnet', split='test')
+                     if 'epoch=' in r['setting']})
+    probe = [r for r in select(rows, model='rotnet', protocol='linear_probe', split='test')
+             if 'epoch=' in r['setting']]
+    levels = level_order(probe)
+    body = []
+    for epoch in epochs:
+        body.append([str(epoch), cell(select(rows, model='rotnet', split='test',
+                                             protocol='rotation_accuracy',
+                                             setting=f'epoch={epoch}'))] +
+                    [cell(select(probe, level=b, setting=f'{PROBE}, epoch={epoch}'))
+                     for b in levels])
+    return markdown_table(['Epoch', 'Rotation acc.'] + [f'probe {b}' for b in levels], body)
+
+
+COLLECTIONS = {  # name: (metafile, description)
+    'RotationPred': ('zoo/rotation-pred/metafile.yml',
+                     'RotNet: a ConvNet trained to tell which of 0/90/180/270 degrees an '
+                     'image was rotated by (self-supervised)'),
+    'Baselines': ('zoo/baselines/metafile.yml',
+                  'The same network trained with labels (the upper reference of the zoo)'),
+}
+PAPER = {'Title': 'Unsupervised Representation Learning by Predicting Image Rotations',
+         'URL': 'https://arxiv.org/abs/1803.07728'}
+
+
+def model_entry(rows, key, root):
+    """The model-index entry of zoo model ``key`` (OpenMMLab metafile format), with its
+    linear probe (test, mean over seeds, at the block chosen on the validation split),
+    or None when it has no such rows."""
+    from mmengine.config import Config
+    config, kind = zoo.MODELS[key].config, zoo.MODELS[key].kind
+    level = chosen(rows, key, 'linear_probe', PROBE)
+    test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
+                  level=level)
+    if level is None or not test:
+        return None
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))  # configs: always this repository's
+    metrics = {'Top 1 Accuracy': round(mean(test), 2), 'Block': level, 'Seeds': len(test)}
+    results = [{'Task': 'Linear Probe', 'Dataset': 'Fashion-MNIST', 'Metrics': metrics}]
+    rotation = select(rows, model=key, protocol='rotation_accuracy', setting='', split='test')
+    if rotation:
+        results.append({'Task': 'Rotation Prediction', 'Dataset': 'Fashion-MNIST',
+                        'Metrics': {'Top 1 Accuracy': round(mean(rotation), 2),
+                                    'Seeds': len(rotation)}})
+    entry = {
+        'Name': osp.splitext(osp.basename(config))[0],
+        'In Collection': 'RotationPred' if kind == 'rotation' else 'Baselines',
+        'Metadata': {'Epochs': cfg.train_cfg.max_epochs,
+                     'Batch Size': cfg.train_dataloader.batch_size,
+                     'Training Data': 'Fashion-MNIST',
+                     'Architecture': ['NetworkInNetwork']},
+        'Results': results,
+        'Config': config,
+    }
+    weights = zoo.MODELS[key].weights_file
+    if osp.isfile(osp.join(root, weights)):
+        entry['Weights'] = weights
+        entry['Weights sha256'] = file_sha256(osp.join(root, weights))
+    return entry
+
+
+def model_index(rows, root='.'):
+    """``{path: YAML text}``: model-index.yml (importing one metafile per collection)
+    and each collection's metafile, from the rows and the shipped weights."""
+    files = {'model-index.yml': yaml.safe_dump(
+        {'Import': [path for path, _ in COLLECTIONS.values()]}, sort_keys=False)}
+    entries = [e for e in (model_entry(rows, key, root) for key, model in
+                           zoo.MODELS.items() if model.config is not None) if e is not None]
+    for collection, (path, description) in COLLECTIONS.items():
+        files[path] = yaml.safe_dump({
+            'Collections': [{'Name': collection,
+                             'Metadata': {'Training Data': 'Fashion-MNIST',
+                                          'Architecture': ['NetworkInNetwork'],
+                                          'Description': description},
+                             'Paper': PAPER, 'README': 'README.md'}],
+            'Models': [e for e in entries if e['In Collection'] == collection]},
+            sort_keys=False, allow_unicode=True)
+    return files
+
+
+def main_job_table(rows):
+    """The main job's table (tools/run_main.sh, one run): rotation accuracy and linear
+    probe of every block on the test split, RotNet and the random network."""
+    titles = {r['model']: 'random init' if r['model'] == 'random' else 'RotNet'
+              for r in rows}
+    return probe_summary_table(select(rows, split='test'), titles,
+                               'rotation accuracy (test)')
+
+
+def sections(rows, main_rows=()):
+    gap = gap_closed(rows)
+    return {
+        'main': main_job_table(main_rows),
+        'baselines': probe_table(rows, zoo.BASELINES) +
+        ('' if gap is None else
+         f'\n\nWith each model\'s block chosen on val, RotNet closes **{gap:.1f}%** of the '
+         'gap between the random and the supervised backbone (seed means).'),
+        'svm': svm_table(rows),
+        'knn': knn_table(rows),
+        'semisup': semisup_table(rows),
+        'ablations': probe_table(rows, zoo.ABLATIONS),
+        'epochs': epochs_table(rows),
+    }
+
+
+def replace_section(text, name, body):
+    pattern = re.compile(rf'(<!-- zoo:{name} -->\n).*?(<!-- /zoo:{name} -->)', re.S)
+    if not pattern.search(text):
+        raise SystemExit(f'README has no <!-- zoo:{name} --> ... <!-- /zoo:{name} --> section')
+    return pattern.sub(lambda m: m.group(1) + body + '\n' + m.group(2), text)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog='tools/zoo/make_tables.py',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('--readme', default='README.md')
+    parser.add_argument('--results', default=zoo.RESULTS, help='folder of rows.jsonl')
+    parser.add_argument('--check', action='store_true')
+    args = parser.parse_args(argv)
+    rows_path = osp.join(args.results, 'rows.jsonl')
+    rows = read_rows(rows_path) if osp.isfile(rows_path) else []
+    main_path = osp.join(args.results, MAIN_JOB)
+    tables = sections(rows, read_rows(main_path) if osp.isfile(main_path) else [])
+    with open(args.readme) as f:
+        old = f.read()
+    new = old
+    for name, body in tables.items():
+        new = replace_section(new, name, body)
+    root = osp.dirname(osp.dirname(osp.abspath(args.results)))
+    files = {args.readme: new}
+    files.update({osp.join(root, path): text for path, text in model_index(rows, root).items()})
+    current = {path: open(path).read() if osp.isfile(path) else None for path in files}
+    current[args.readme] = old
+    stale = [path for path, text in files.items() if current[path] != text]
+    if args.check:
+        if stale:
+            raise SystemExit(f'out of date: {stale}; run python tools/zoo/make_tables.py')
+        print('tables and model index are up to date')
+        return
+    for path in stale:
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(files[path])
+    print(f'rebuilt {len(tables)} tables in {args.readme} and the model index '
+          f'(model-index.yml, {len(COLLECTIONS)} metafiles) from {len(rows)} result rows')
+
