@@ -13,10 +13,19 @@ and when it can go. Fixes done by pins live in ``setup.py``:
 import atexit
 import functools
 import logging
+import warnings
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+# --- 9. No pkg_resources deprecation warning before every tool's output ---------------
+# Why: mmengine 0.10.7 imports ``pkg_resources`` (mmengine/utils/package_utils.py), and
+# setuptools 81 warns about it at that import, so every tool printed the warning before
+# its own output. Set here, before anything imports mmengine, for that message alone.
+# Remove with the same mmengine release as the ``setuptools<82`` pin.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API',
+                        category=UserWarning)
 
 _applied = False
 
@@ -213,6 +222,7 @@ def apply() -> None:
     _sync_batch_norm_on_cpu()
     _mmcv_ops_from_torchvision()
     _load_image_names_the_file()
+    _hue_shift_in_both_directions()
     _applied = True
 
 
@@ -448,3 +458,53 @@ def _load_image_names_the_file() -> None:
 
     transform.names_the_file = True
     LoadImageFromFile.transform = transform
+
+
+# --- 8. mmcv.adjust_hue shifts the hue both ways ---------------------------------------
+# Why: mmcv 2.1.0 adds ``np.uint8(hue_factor * 255)`` to the hue channel; NumPy 2 raises
+# OverflowError for a negative value, so every negative hue factor fails, and a colour
+# jitter (MMPretrain's ``ColorJitter``, which draws hue factors in [-h, h]) crashes about
+# one call in two. The replacement shifts the hue by ``int(hue_factor * 255)`` modulo 256,
+# the shift the original gives for every factor >= 0 (tested equal there). Remove when
+# mmcv computes the shift without the uint8 cast of a negative number.
+def hue_shift(hue_factor: float) -> np.uint8:
+    """The uint8 amount added (modulo 256) to the hue channel for ``hue_factor``."""
+    return np.uint8(int(hue_factor * 255) % 256)
+
+
+def adjust_hue(img: np.ndarray, hue_factor: float, backend=None) -> np.ndarray:
+    """mmcv's ``adjust_hue`` (BGR image, ``hue_factor`` in [-0.5, 0.5], backend 'cv2' or
+    'pillow' or mmcv's default) with the hue shift of :func:`hue_shift`."""
+    import cv2
+    from mmcv.image import io as mmcv_io
+    backend = backend or mmcv_io.imread_backend
+    if backend not in ('cv2', 'pillow'):
+        raise ValueError(f"backend: {backend} is not supported; use 'cv2' or 'pillow'")
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor: {hue_factor} is not in [-0.5, 0.5]')
+    if not (isinstance(img, np.ndarray) and img.ndim in (2, 3)):
+        raise TypeError('img should be an ndarray with 2 or 3 dimensions')
+    shift = hue_shift(hue_factor)
+    if backend == 'pillow':
+        from PIL import Image
+        if img.dtype != np.uint8:
+            raise TypeError('the pillow backend takes uint8 images only')
+        rgb = Image.fromarray(img[..., ::-1], mode='RGB')
+        hue, saturation, value = rgb.convert('HSV').split()
+        hue = Image.fromarray(np.array(hue, dtype=np.uint8) + shift, 'L')
+        shifted = Image.merge('HSV', (hue, saturation, value)).convert('RGB')
+        return np.array(shifted, dtype=img.dtype)[..., ::-1]
+    dtype = img.dtype
+    hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    hsv[..., 0] += shift  # uint8: wraps around the colour circle
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(dtype)
+
+
+def _hue_shift_in_both_directions() -> None:
+    import mmcv
+    import mmcv.image
+    import mmcv.image.photometric
+    if mmcv.image.photometric.adjust_hue is not adjust_hue:
+        adjust_hue.unpatched = mmcv.image.photometric.adjust_hue  # kept for the tests
+    for module in (mmcv, mmcv.image, mmcv.image.photometric):
+        module.adjust_hue = adjust_hue

@@ -204,12 +204,12 @@ def features_of_first_images(config, checkpoint):
 
 
 def test_knn_accuracy_through_the_launcher_is_the_known_answer(data, tmp_path):
-    """Every val image has a byte-identical copy of its class in train, then 8 look-alikes
-    of another class (tests/_benchmark_data.py): k=1 and k=2 follow the copy (100%), from
-    k=3 the look-alikes outvote it (0%)."""
+    """dist_test_knn.sh with 2 processes. Every val image has a byte-identical copy of
+    its class in train, then 8 look-alikes of another class (tests/_benchmark_data.py):
+    k=1 and k=2 follow the copy (100%), from k=3 the look-alikes outvote it (0%)."""
     config = small_config(str(tmp_path), 'imagenet/resnet50_knn_in1k.py', data['lookalikes'],
                           dict(backbone=dict(depth=18)), train=False)
-    out = launch('knn/dist_test_knn.sh', config, data['checkpoint'], 1, tmp_path / 'work',
+    out = launch('knn/dist_test_knn.sh', config, data['checkpoint'], 2, tmp_path / 'work',
                  env=dict(KNN_ARGS='--knn-k 1,2,3,9'))
     rows = read_rows(tmp_path / 'work' / 'rows.jsonl')
     top1 = {setting: v for (level, setting, metric), v in rows_of(rows).items()
@@ -222,9 +222,10 @@ def test_knn_accuracy_through_the_launcher_is_the_known_answer(data, tmp_path):
                       protocol='knn', split='test')
     assert '| Model | Level | Metric | k=1 | k=2 | k=3 | k=9 |' in out
     assert '| rotnet_r18 | feat5 | top1 | 100.00 | 100.00 | 0.00 | 0.00 |' in out
-    sizes = sorted(len(FeatureSet(str(tmp_path / 'work' / 'feature_cache' / f)))
-                   for f in os.listdir(tmp_path / 'work' / 'feature_cache'))
-    assert sizes == [4, 36]  # val and train images, extracted once each
+    sets = [FeatureSet(str(tmp_path / 'work' / 'feature_cache' / f))
+            for f in os.listdir(tmp_path / 'work' / 'feature_cache')]
+    assert sorted(len(s) for s in sets) == [4, 36]  # val and train, extracted once each
+    assert [len(s.shards) for s in sets] == [2, 2]  # a shard per process
 
 
 def test_semi_supervised_subsets_and_grid(data, tmp_path):

@@ -256,3 +256,35 @@ def test_full_mmcv_is_left_untouched(monkeypatch, compiled):
         assert ext_loader.load_ext is original
     else:
         assert isinstance(ext_loader.load_ext('_ext', ['nms']), compat.TorchvisionExt)
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_the_hue_shift_never_raises_and_equals_mmcv_wherever_mmcv_works(backend):
+    """mmcv.adjust_hue (compat fix 8) over hue factors from -0.5 to 0.5 on uint8 images:
+    no factor raises, and every factor where mmcv's own function works (those >= 0 on
+    NumPy 2) gives its output bit for bit."""
+    import mmcv
+    from mmpretrain.datasets.transforms import ColorJitter
+    from rotation_pred.compat import adjust_hue
+    image = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    factors = np.linspace(-0.5, 0.5, 41)
+    original_worked = 0
+    for factor in factors:
+        shifted = mmcv.adjust_hue(image, float(factor), backend=backend)
+        assert shifted.shape == image.shape and shifted.dtype == np.uint8
+        try:
+            expected = adjust_hue.unpatched(image, float(factor), backend=backend)
+        except OverflowError:
+            assert factor < 0  # the NumPy 2 failure the fix exists for
+            continue
+        original_worked += 1
+        assert np.array_equal(shifted, expected), factor
+    assert original_worked >= 21  # 0 and every positive factor
+    # a negative shift moves the hue the other way round the circle
+    hsv = mmcv.bgr2hsv(image)
+    down = mmcv.bgr2hsv(mmcv.adjust_hue(image, -0.1, backend=backend))
+    assert not np.array_equal(hsv, down)
+    # MMPretrain's ColorJitter draws negative factors: it runs 20 times without error
+    jitter = ColorJitter(hue=0.5, backend=backend)
+    for _ in range(20):
+        assert jitter(dict(img=image.copy()))['img'].shape == image.shape
