@@ -223,6 +223,7 @@ def apply() -> None:
     _mmcv_ops_from_torchvision()
     _load_image_names_the_file()
     _hue_shift_in_both_directions()
+    _mmpretrain_models_without_mmdet()
     _applied = True
 
 
@@ -508,3 +509,39 @@ def _hue_shift_in_both_directions() -> None:
         adjust_hue.unpatched = mmcv.image.photometric.adjust_hue  # kept for the tests
     for module in (mmcv, mmcv.image, mmcv.image.photometric):
         module.adjust_hue = adjust_hue
+
+
+# --- 10. import rotation_pred does not import mmdet ------------------------------------
+# Why: ``mmpretrain.models.utils`` imports ``res_layer_extra_norm``, which imports
+# ``mmdet.models`` whenever mmdet is installed (and with it scikit-learn, scipy and
+# matplotlib), only to register ``ResLayerExtraNorm``, a layer that MMDetection C4 configs
+# name and load themselves through ``custom_imports``. With the detection extra installed
+# that made ``import rotation_pred`` (every training process, every tool) 1.7 s slower.
+# ``mmpretrain.models`` is now imported with mmdet out of reach, and the module that
+# registers ``ResLayerExtraNorm`` is forgotten afterwards, so a config's
+# ``custom_imports`` runs it for real, with mmdet. Remove when mmpretrain imports mmdet
+# lazily.
+class _NotImportable:
+    """A meta path finder that makes the packages ``names`` (and their modules) fail to
+    import."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.names or name.startswith(tuple(n + '.' for n in self.names)):
+            raise ImportError(f'{name} is kept out of reach while mmpretrain.models loads')
+        return None
+
+
+def _mmpretrain_models_without_mmdet() -> None:
+    import sys
+    if 'mmpretrain.models' in sys.modules or 'mmdet' in sys.modules:
+        return
+    blocker = _NotImportable(('mmdet', ))
+    sys.meta_path.insert(0, blocker)
+    try:
+        import mmpretrain.models  # noqa: F401
+    finally:
+        sys.meta_path.remove(blocker)
+    sys.modules.pop('mmpretrain.models.utils.res_layer_extra_norm', None)

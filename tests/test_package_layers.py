@@ -119,3 +119,23 @@ def test_the_path_scan_finds_a_planted_path_and_allows_the_debian_data(tmp_path)
     (tmp_path / 'weights.pth').write_bytes(b'\0/' + b'home/someone/')
     assert absolute_paths([str(planted), str(tmp_path / 'weights.pth')]) == [
         f'{planted}:3: see `{shared}`']
+
+
+def test_importing_the_plugin_loads_no_detection_segmentation_or_sklearn_code():
+    """With the detection and segmentation extras installed, `import rotation_pred`
+    (every training process) leaves mmdet, mmseg and scikit-learn unloaded (compat fix
+    10), and the import-time benchmark reports it; the C4 detection configs still get
+    ResLayerExtraNorm through their custom_imports."""
+    from rotation_pred.benchmarks.import_time import measure
+    result = measure(repeats=1)
+    assert result['loaded'] == []
+    assert set(result['medians']) == {'extras installed', 'mmdet and mmseg blocked'}
+    assert result['ratio'] > 0
+    out = subprocess.run([sys.executable, '-c',
+                          'import rotation_pred, importlib\n'
+                          "importlib.import_module('mmpretrain.models.utils."
+                          "res_layer_extra_norm')\n"
+                          'from mmdet.registry import MODELS\n'
+                          "assert MODELS.get('ResLayerExtraNorm') is not None"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
