@@ -16,10 +16,12 @@ from rotation_pred.analysis import attention_map, filter_grid
 from conftest import REPO, run_tool
 
 README = """# zoo
+<!-- zoo:registry -->
+<!-- /zoo:registry -->
 <!-- zoo:main -->
 <!-- /zoo:main -->
 <!-- zoo:baselines -->
-old
+STALE TABLE
 <!-- /zoo:baselines -->
 <!-- zoo:svm -->
 <!-- /zoo:svm -->
@@ -77,7 +79,7 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
     tool = f'{REPO}/tools/zoo/make_tables.py'
     run_tool(tool, '--readme', str(readme), '--results', str(results))
     text = re.sub(' +', ' ', readme.read_text())  # table cells without their padding
-    assert 'old' not in text
+    assert "STALE TABLE" not in text
     # RotNet: block1 is best on val (87 > 86) although block2 is best on test: block1 it is.
     assert ('| RotNet, 4 rotations (ours) | 97.50 ± 0.00 (3) | 84.00 ± 1.00 (3) | '
             '86.25 ± 1.00 (3) | block1 | 84.00 ± 1.00 (3) |') in text
@@ -265,3 +267,26 @@ def test_the_readme_zoo_tables_and_metafile_are_current():
     metafiles) are what tools/zoo/make_tables.py draws from the committed result rows."""
     out = run_tool(f'{REPO}/tools/zoo/make_tables.py', '--check', check=False)
     assert out.returncode == 0, out.stderr + out.stdout
+
+
+def test_the_registry_table_lists_every_registered_class_and_fails_when_one_is_missing():
+    """The README's registry table is drawn from the registries: a class registered by
+    the package appears in it with its file, so --check fails until the README has it."""
+    from mmpretrain.registry import MODELS
+    from rotation_pred.registry_table import markdown, registered
+    names = {name for _, name, _, _ in registered()}
+    assert {'RotationPred', 'RotationHead', 'S4LRotation', 'OnlineKNNHook',
+            'MixedPrecisionOptimWrapper', 'labelled_unlabelled_collate'} <= names
+    readme = open(os.path.join(REPO, 'README.md')).read()
+    assert markdown() in readme
+
+    class PlantedHead(torch.nn.Module):
+        """A head registered only by this test."""
+    PlantedHead.__module__ = 'rotation_pred.models.heads'
+    MODELS.register_module(module=PlantedHead)
+    try:
+        planted = markdown()
+        assert '| MODELS | `PlantedHead` | `rotation_pred/models/heads.py` |' in planted
+        assert planted not in readme
+    finally:
+        MODELS._module_dict.pop('PlantedHead')

@@ -5,7 +5,8 @@ zoo/results/main_job.jsonl (the rows file of the main job's run, tools/run_main.
 
     python tools/zoo/make_tables.py [--readme README.md] [--check]
 
-Each table lives in README.md between `<!-- zoo:NAME -->` and `<!-- /zoo:NAME -->`.
+The table of registered classes comes from the registries
+(:mod:`rotation_pred.registry_table`). Each table lives in README.md between `<!-- zoo:NAME -->` and `<!-- /zoo:NAME -->`.
 A cell is the mean ± sample standard deviation over the seeds that have a row, with
 their number: `88.52 ± 0.17 (3)`. Every level is chosen on the validation split (the
 mean over seeds) and read on the test split. --check exits with status 1 if the README
@@ -233,7 +234,9 @@ def main_job_table(rows):
 
 def sections(rows, main_rows=()):
     gap = gap_closed(rows)
+    from ..registry_table import markdown as registry_markdown
     return {
+        'registry': registry_markdown(),
         'main': main_job_table(main_rows),
         'baselines': probe_table(rows, zoo.BASELINES) +
         ('' if gap is None else
