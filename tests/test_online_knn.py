@@ -26,7 +26,7 @@ from rotation_pred.evaluation.knn import knn_accuracy
 from rotation_pred.hooks import online_knn
 from rotation_pred.hooks.online_knn import OnlineKNNHook, frozen, pooled_features
 
-from conftest import FMNIST_CONFIG, REPO, run_tool
+from conftest import FMNIST_CONFIG, REPO, read_scalars, run_tool
 
 FRAGMENT = os.path.join(REPO, 'configs', '_base_', 'online_knn_fashion-mnist.py')
 HAS_TENSORBOARD = importlib.util.find_spec('tensorboard') is not None
@@ -96,8 +96,7 @@ def only(pattern):
 
 
 def scalar_rows(work_dir):
-    with open(only(work_dir / '*' / 'vis_data' / 'scalars.json')) as f:
-        return [json.loads(line) for line in f]
+    return read_scalars(str(work_dir))
 
 
 def test_a_knn_number_is_logged_before_training_and_after_every_epoch(runs):
