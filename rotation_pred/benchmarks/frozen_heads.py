@@ -10,7 +10,9 @@ whole set never needs to be in memory as float32 at once.
 The optimiser and schedule are the paper code's for these heads: SGD with Nesterov
 momentum 0.9, weight decay 5e-4, batch 128, cross-entropy, lr 0.1 multiplied by 0.2 at
 fixed epochs (:data:`SCHEDULES`); a shorter run moves those epochs in proportion
-(:func:`milestones_for`).
+(:func:`milestones_for`). A head can also train for a fixed number of steps whatever the
+number of images (:func:`train_head` with ``steps``), the lr then falling at steps in the
+same proportions.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -75,13 +77,30 @@ def _batch(maps, rows: np.ndarray, map_shape: Optional[Sequence[int]],
     return batch
 
 
-def train_head(head: torch.nn.Module, train_maps, train_y, epochs: int, lr: float = 0.1,
-               milestones: Sequence[int] = (), gamma: float = 0.2,
+def _step_batches(num_images: int, batch_size: int, steps: int, rng):
+    """``steps`` arrays of ``batch_size`` image indices (sorted), read in turn from a
+    stream of random orders of the ``num_images`` images, one order after another (an
+    image repeats within a batch only when ``num_images < batch_size``)."""
+    stream = np.zeros(0, dtype=np.int64)
+    for _ in range(steps):
+        while len(stream) < batch_size:
+            stream = np.concatenate([stream, rng.permutation(num_images)])
+        yield np.sort(stream[:batch_size])
+        stream = stream[batch_size:]
+
+
+def train_head(head: torch.nn.Module, train_maps, train_y, epochs: Optional[int] = None,
+               lr: float = 0.1, milestones: Sequence[int] = (), gamma: float = 0.2,
                map_shape: Optional[Sequence[int]] = None, batch_size: int = 128,
                momentum: float = 0.9, weight_decay: float = 5e-4, nesterov: bool = True,
-               device='cpu', seed: int = 0) -> List[Dict[str, float]]:
-    """Train ``head`` in place on frozen maps and return one ``{'epoch', 'lr', 'loss'}``
-    per epoch (the lr of that epoch, the mean cross-entropy of its batches).
+               device='cpu', seed: int = 0, steps: Optional[int] = None
+               ) -> List[Dict[str, float]]:
+    """Train ``head`` in place on frozen maps, for ``epochs`` passes over the images or
+    for ``steps`` SGD steps (exactly one of the two), and return its history.
+
+    By epochs: one ``{'epoch', 'lr', 'loss'}`` per epoch (the lr of that epoch, the mean
+    cross-entropy of its batches). By steps: one ``{'step', 'lr', 'loss'}`` per stretch
+    of steps at one lr (``step``: the last step of the stretch, counted from 1).
 
     Args:
         head: a head whose ``head((x, ))`` gives (B, num_classes) scores for (B, C, H, W)
@@ -90,20 +109,38 @@ def train_head(head: torch.nn.Module, train_maps, train_y, epochs: int, lr: floa
             (memory maps too) or a torch tensor.
         train_y: (N,) class indices.
         epochs: passes over the N images, each in a new random order drawn from ``seed``.
-        lr, milestones, gamma: epoch e (from 0) runs at ``lr`` x ``gamma`` ** (the
-            number of ``milestones`` <= e): the lr is multiplied by ``gamma`` after each
-            epoch listed (:func:`milestones_for`).
-        batch_size, momentum, weight_decay, nesterov: of the SGD steps. A last batch of
-            a single image is left out of its epoch (BatchNorm cannot train on one).
+        steps: instead of ``epochs``, this many steps of exactly ``batch_size`` images,
+            read from one random order of the N images after another, drawn from
+            ``seed`` (:func:`_step_batches`): the same number of steps whatever N, as
+            when an "epoch" is a fixed number of samples.
+        lr, milestones, gamma: epoch (or step) e, counted from 0, runs at ``lr`` x
+            ``gamma`` ** (the number of ``milestones`` <= e): the lr is multiplied by
+            ``gamma`` after each epoch (or step) listed (:func:`milestones_for`, which
+            scales the paper's schedule to a number of epochs or of steps alike).
+        batch_size, momentum, weight_decay, nesterov: of the SGD steps. By epochs, a
+            last batch of a single image is left out of its epoch (BatchNorm cannot
+            train on one).
     """
     labels = torch.as_tensor(np.asarray(train_y), dtype=torch.long)
     if labels.dim() != 1 or len(labels) != len(train_maps):
         raise ValueError(f'train_head needs (N,) class labels for the {len(train_maps)} '
                          f'maps; got shape {tuple(labels.shape)}')
+    if (epochs is None) == (steps is None):
+        raise ValueError(f'train_head: give epochs or steps, exactly one (got '
+                         f'epochs={epochs!r}, steps={steps!r})')
+    if steps is not None and (isinstance(steps, bool) or
+                              not isinstance(steps, (int, np.integer)) or steps < 1):
+        raise ValueError(f'train_head: steps must be a positive int, not {steps!r}')
+    if steps is not None and batch_size < 2:
+        raise ValueError(f'train_head: batch_size {batch_size}: BatchNorm needs batches of '
+                         'at least 2 images')
     head.to(device).train()
     optimizer = torch.optim.SGD(head.parameters(), lr=lr, momentum=momentum,
                                 weight_decay=weight_decay, nesterov=nesterov)
     order_rng = np.random.default_rng(seed)
+    if steps is not None:
+        return _train_steps(head, optimizer, train_maps, labels, steps, lr, milestones,
+                            gamma, map_shape, batch_size, device, order_rng)
     history = []
     for epoch in range(epochs):
         order = order_rng.permutation(len(labels))
@@ -123,6 +160,34 @@ def train_head(head: torch.nn.Module, train_maps, train_y, epochs: int, lr: floa
             total += float(loss.detach()) * len(rows)
             count += len(rows)
         history.append(dict(epoch=epoch, lr=epoch_lr, loss=total / max(count, 1)))
+    return history
+
+
+def _train_steps(head, optimizer, train_maps, labels: torch.Tensor, steps: int, lr: float,
+                 milestones: Sequence[int], gamma: float,
+                 map_shape: Optional[Sequence[int]], batch_size: int, device,
+                 rng) -> List[Dict[str, float]]:
+    """The loop of :func:`train_head` by steps; returns one ``{'step', 'lr', 'loss'}``
+    per stretch of steps at one lr."""
+    history, total, count = [], 0.0, 0
+    for step, rows in enumerate(_step_batches(len(labels), batch_size, steps, rng)):
+        step_lr = lr * gamma ** sum(step >= m for m in milestones)
+        if not history or history[-1]['lr'] != step_lr:
+            if count:
+                history[-1]['loss'] = total / count
+            history.append(dict(step=step + 1, lr=step_lr, loss=float('nan')))
+            total, count = 0.0, 0
+            for group in optimizer.param_groups:
+                group['lr'] = step_lr
+        x = _batch(train_maps, rows, map_shape, device)
+        loss = F.cross_entropy(head((x, )), labels[rows].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(rows)
+        count += len(rows)
+        history[-1]['step'] = step + 1
+    history[-1]['loss'] = total / count
     return history
 
 

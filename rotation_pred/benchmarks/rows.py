@@ -39,9 +39,10 @@ FIELDS = ('model', 'seed', 'protocol', 'level', 'setting', 'split', 'metric', 'v
 #: thing (a rerun), whatever their value and provenance.
 IDENTITY = FIELDS[:7]
 #: The protocol names of the rows: the protocols over features
-#: (:mod:`rotation_pred.benchmarks.protocols`) and the measures that train or test a model.
+#: (:mod:`rotation_pred.benchmarks.protocols`) and the measures that train or test a model
+#: (``s4l``: S4L-Rotation trained on labelled and unlabelled images).
 PROTOCOLS = ('linear_probe', 'knn', 'svm', 'low_shot', 'nonlinear', 'conv',
-             'rotation_accuracy', 'multi_level_linear', 'fine_tune')
+             'rotation_accuracy', 'multi_level_linear', 'fine_tune', 's4l')
 SPLITS = ('val', 'test')
 
 
