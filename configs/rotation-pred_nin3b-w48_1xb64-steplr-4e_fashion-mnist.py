@@ -1,14 +1,14 @@
 # RotNet on Fashion-MNIST, sized for 2 CPU cores: a 3-block Network-In-Network of
 # width 48 on 28x28 grayscale images, 64 images (256 rotated samples) per batch.
 # The online k-NN (configs/_base_/online_knn_fashion-mnist.py) logs knn/top1 every epoch
-# (README, "Watching pretraining"); it does not change the training run.
+# (docs/watching.md); it does not change the training run.
 _base_ = ['_base_/default_runtime.py', '_base_/online_knn_fashion-mnist.py']
 
 model = dict(
     type='RotationPred',
     rotations=(0, 90, 180, 270),
     feeding='all',
-    channels_last=True,  # NHWC weights and batches: faster on this CPU (README, Speed)
+    channels_last=True,  # NHWC weights and batches: faster on this CPU (docs/speed.md)
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[72.94], std=[90.02]),
     # out_indices: the last block feeds the rotation head (it reads the last output);
     # the one before it is where the online k-NN looks (block2 here, the block the
@@ -41,7 +41,7 @@ test_evaluator = val_evaluator
 # Mixed precision where it pays: bf16 on CPUs with native bf16 and on GPUs (fp16 with
 # loss scaling on GPUs without bf16), fp32 on other CPUs such as this project's AVX2
 # machine; the choice is logged. bf16 costs no accuracy here: linear probe 89.06 +- 0.09
-# (bf16) vs 89.05 +- 0.09 (fp32), 3 seeds each (README, Speed).
+# (bf16) vs 89.05 +- 0.09 (fp32), 3 seeds each (docs/speed.md).
 optim_wrapper = dict(
     type='MixedPrecisionOptimWrapper',
     dtype='auto',

@@ -57,5 +57,5 @@ val_dataloader = dict(
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
 # No online k-NN: the Fashion-MNIST hook of the parent config needs labelled grayscale
-# images, and a folder of your own images has no labels (README, "Watching pretraining").
+# images, and a folder of your own images has no labels (docs/watching.md).
 custom_hooks = []

@@ -1,6 +1,6 @@
-"""The README's table of what ``import rotation_pred`` registers, drawn from the
-registries themselves (every class or function of the package in any MMPretrain or
-MMEngine registry, with its file), so that it cannot miss one."""
+"""The table of what ``import rotation_pred`` registers (the docs' ``registry`` section),
+drawn from the registries themselves (every class or function of the package in any
+MMPretrain or MMEngine registry, with its file), so that it cannot miss one."""
 import inspect
 import re
 import os.path as osp

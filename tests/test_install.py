@@ -63,7 +63,7 @@ def test_openmmlab_pins_and_core_without_optional_packages(dist):
 
 def test_extras(dist):
     extras = {name: requirements(reqs) for name, reqs in dist.extras_require.items()}
-    assert set(extras) == set(FEATURE_EXTRAS) | {'all', 'tests'}
+    assert set(extras) == set(FEATURE_EXTRAS) | {'all', 'docs', 'tests'}
     assert {'mmdet', 'pycocotools'} <= set(extras['detection'])
     assert str(extras['detection']['mmdet'].specifier) == '==3.3.0'
     assert {'mmsegmentation', 'ftfy', 'regex'} <= set(extras['segmentation'])

@@ -2,6 +2,7 @@
 class-balanced from the train images outside the validation split, the same images for
 every method at a seed; every K trained for the same number of steps."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -185,3 +186,14 @@ def test_unknown_method_in_a_per_method_setting_is_named():
     proc = run_tool('tools/zoo/label_efficiency.py', '--steps', 'convv=10', '--no-run',
                     '--table', '-', check=False)
     assert proc.returncode == 2 and "--steps 'convv=10'" in proc.stderr
+
+
+def test_the_validation_table_marks_the_chosen_candidate():
+    def row(lr, value, seed):
+        return dict(model='random', seed=seed, protocol='fine_tune', level=None,
+                    setting=f'k=100 lr={lr:g}', split='val', metric='top1', value=value,
+                    provenance=dict(settings=dict(steps=500, lr=lr)))
+    rows = [row(0.01, 80.0, 0), row(0.01, 82.0, 1), row(0.05, 83.0, 0), row(0.05, 83.4, 1)]
+    table = re.sub(' +', ' ', le.render_val_table(rows))  # cells without padding
+    assert '| **83.20 ± 0.28 (2)** |' in table and '| 81.00 ± 1.41 (2) |' in table
+    assert table.index('lr=0.01') < table.index('lr=0.05')

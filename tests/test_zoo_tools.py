@@ -16,10 +16,14 @@ from rotation_pred.analysis import attention_map, filter_grid
 from conftest import REPO, run_tool
 
 README = """# zoo
-<!-- zoo:registry -->
-<!-- /zoo:registry -->
 <!-- zoo:main -->
 <!-- /zoo:main -->
+<!-- zoo:headline -->
+<!-- /zoo:headline -->
+"""
+ZOO_PAGE = """# the tables
+<!-- zoo:registry -->
+<!-- /zoo:registry -->
 <!-- zoo:baselines -->
 STALE TABLE
 <!-- /zoo:baselines -->
@@ -33,6 +37,10 @@ STALE TABLE
 <!-- /zoo:ablations -->
 <!-- zoo:epochs -->
 <!-- /zoo:epochs -->
+<!-- zoo:label_efficiency -->
+<!-- /zoo:label_efficiency -->
+<!-- zoo:label_efficiency_val -->
+<!-- /zoo:label_efficiency_val -->
 """
 
 
@@ -74,12 +82,18 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
     results = tmp_path / 'zoo' / 'results'
     results.mkdir(parents=True)
     write_rows(str(results / 'rows.jsonl'), zoo_rows())
-    readme = tmp_path / 'README.md'
+    readme, page = tmp_path / 'README.md', tmp_path / 'model_zoo.md'
     readme.write_text(README)
+    page.write_text(ZOO_PAGE)
+    pages = ('--pages', str(readme), str(page))
     tool = f'{REPO}/tools/zoo/make_tables.py'
-    run_tool(tool, '--readme', str(readme), '--results', str(results))
-    text = re.sub(' +', ' ', readme.read_text())  # table cells without their padding
+    run_tool(tool, *pages, '--results', str(results))
+    headline = re.sub(' +', ' ', readme.read_text())
+    text = re.sub(' +', ' ', page.read_text())  # table cells without their padding
     assert "STALE TABLE" not in text
+    # The headline (README) and the baselines (the zoo page): the same val-chosen blocks.
+    assert '| RotNet, 4 rotations (ours) | block1 | 84.00 ± 1.00 (3) |' in headline
+    assert headline.count('closes **40.0%** of the gap') == 1
     # RotNet: block1 is best on val (87 > 86) although block2 is best on test: block1 it is.
     assert ('| RotNet, 4 rotations (ours) | 97.50 ± 0.00 (3) | 84.00 ± 1.00 (3) | '
             '86.25 ± 1.00 (3) | block1 | 84.00 ± 1.00 (3) |') in text
@@ -95,14 +109,39 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
                                                 'Seeds': 3}}
     assert yaml.safe_load((tmp_path / 'model-index.yml').read_text()) == {'Import': [
         'zoo/rotation-pred/metafile.yml', 'zoo/baselines/metafile.yml']}
-    assert run_tool(tool, '--readme', str(readme), '--results', str(results),
-                    '--check').returncode == 0
+    assert run_tool(tool, *pages, '--results', str(results), '--check').returncode == 0
     changed = zoo_rows()
     select(changed, model='rotnet', split='test', level='block1')[0]['value'] += 3
     write_rows(str(results / 'rows.jsonl'), changed)
-    stale = run_tool(tool, '--readme', str(readme), '--results', str(results), '--check',
-                     check=False)
+    stale = run_tool(tool, *pages, '--results', str(results), '--check', check=False)
     assert stale.returncode != 0 and 'out of date' in stale.stderr
+
+
+def section(name):
+    return f'<!-- zoo:{name} -->\n<!-- /zoo:{name} -->\n'
+
+
+@pytest.mark.parametrize('change, message', [
+    (lambda readme, page: (readme.replace(section('headline'), ''), page),
+     'no page holds <!-- zoo:headline -->'),
+    (lambda readme, page: (readme, page + section('main')), '<!-- zoo:main --> is held 2 times'),
+    (lambda readme, page: (readme + section('mian'), page),
+     "sections of no known table: ['mian']"),
+    (lambda readme, page: (readme + '<!-- zoo:svm -->\n', page.replace(section('svm'), '')),
+     'a section is not closed'),
+])
+def test_a_table_in_no_page_in_two_places_unknown_or_unclosed_is_an_error(
+        tmp_path, change, message):
+    """Each table has exactly one place among the pages, and every marker names one."""
+    readme, page = tmp_path / 'README.md', tmp_path / 'model_zoo.md'
+    text, zoo_text = change(README, ZOO_PAGE)
+    readme.write_text(text)
+    page.write_text(zoo_text)
+    for check in ((), ('--check', )):
+        out = run_tool(f'{REPO}/tools/zoo/make_tables.py', '--pages', str(readme), str(page),
+                       '--results', str(tmp_path / 'zoo' / 'results'), *check, check=False)
+        assert out.returncode != 0 and message in out.stderr, out.stderr
+    assert readme.read_text() == text and page.read_text() == zoo_text  # nothing written
 
 
 def index_models():
@@ -262,22 +301,24 @@ def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypa
         zoo.final_checkpoint('rotnet', 1)
 
 
-def test_the_readme_zoo_tables_and_metafile_are_current():
-    """Every zoo table in README.md and the model index (model-index.yml and the
-    metafiles) are what tools/zoo/make_tables.py draws from the committed result rows."""
+def test_the_zoo_tables_of_the_docs_and_metafile_are_current():
+    """Every zoo table in README.md and docs/*.md and the model index (model-index.yml
+    and the metafiles) are what tools/zoo/make_tables.py draws from the committed result
+    rows."""
     out = run_tool(f'{REPO}/tools/zoo/make_tables.py', '--check', check=False)
     assert out.returncode == 0, out.stderr + out.stdout
 
 
 def test_the_registry_table_lists_every_registered_class_and_fails_when_one_is_missing():
-    """The README's registry table is drawn from the registries: a class registered by
-    the package appears in it with its file, so --check fails until the README has it."""
+    """The docs' registry table is drawn from the registries: a class registered by the
+    package appears in it with its file, so --check fails until the docs have it."""
     from mmpretrain.registry import MODELS
     from rotation_pred.registry_table import markdown, registered
     names = {name for _, name, _, _ in registered()}
     assert {'RotationPred', 'RotationHead', 'S4LRotation', 'OnlineKNNHook',
             'MixedPrecisionOptimWrapper', 'labelled_unlabelled_collate'} <= names
-    readme = open(os.path.join(REPO, 'README.md')).read()
+    from rotation_pred.benchmarks.zoo_tables import default_pages
+    readme = ''.join(open(page).read() for page in default_pages())
     assert markdown() in readme
 
     class PlantedHead(torch.nn.Module):

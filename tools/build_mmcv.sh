@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build mmcv 2.1.0 with its compiled ops (mmcv._ext) for the installed torch, into a wheel,
-# and install it in place of mmcv-lite (README, "Install").
+# and install it in place of mmcv-lite (docs/installation.md).
 #
 # Why a script: mmcv publishes no wheels for current torch releases, and its PyPI sdist
 #   * skips the ops without a word under pip's isolated build (torch is absent there),

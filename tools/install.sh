@@ -5,12 +5,18 @@
 # Keeps what is there: a torch inside setup.py's range (else torch 2.14.1 +
 # torchvision 0.29.1, the tested pair, are installed) and an installed mmcv (mmcv-lite or
 # a full mmcv built with tools/build_mmcv.sh; with none, mmcv-lite 2.1.0 is installed).
+# Also OpenMMLab's mim command (openmim, docs/mim.md) without its dependency opendatalab.
 # Safe to run again: it reinstalls only when setup.py (or this script) changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 TESTED_TORCH=(torch==2.14.1 torchvision==0.29.1)
 LITE_MMCV=mmcv-lite==2.1.0
+# openmim declares opendatalab, whose openxlab pins setuptools~=60.2 (too old for
+# editable installs), requests~=2.28 and rich~=13.4; so openmim is installed without
+# dependencies, after the packages its search/list/train/test commands import.
+MIM=openmim==0.3.9
+MIM_DEPS=(click colorama model-index pandas requests rich tabulate)
 
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
     echo "[install] Fashion-MNIST (Debian package dataset-fashion-mnist)"
@@ -73,5 +79,11 @@ EOF
     pip_install -e ".[all,tests]" ${lite[@]+"${lite[@]}"}
     "$PY" -c "import rotation_pred, mmdet, mmseg, mmpretrain" \
         || { echo "[install] the stack does not import; see the output above" >&2; exit 1; }
+    # From now on pip notes after each install that openmim lacks opendatalab: expected.
+    echo "[install] $MIM without opendatalab"
+    pip_install "${MIM_DEPS[@]}"
+    pip_install --no-deps "$MIM"
+    "$PY" -W 'ignore:pkg_resources is deprecated:UserWarning' -c "import mim" \
+        || { echo "[install] mim does not import; see the output above" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi

@@ -4,7 +4,7 @@
 #   [AUTO_RESUME=1] [MAX_REQUEUES=50] \
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py options]
 #
-# Preemption-safe (README, "Preemption and requeue"): train.py gets --resume, so a run
+# Preemption-safe (docs/preemption.md): train.py gets --resume, so a run
 # goes on from the latest checkpoint of its work dir (AUTO_RESUME=0: not); on SIGTERM or
 # SIGUSR1 training saves after the current iteration and exits with status 75. Then:
 # - inside a batch job (tools/slurm_submit.sh, or your own `sbatch --requeue

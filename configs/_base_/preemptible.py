@@ -1,4 +1,4 @@
-# Preemption-safe training (rotation_pred/engine, README "Preemption and requeue"):
+# Preemption-safe training (rotation_pred/engine, docs/preemption.md):
 # MMPretrain's default runtime plus
 #   - AtomicCheckpointHook: checkpoints and last_checkpoint are written to a temporary
 #     file, fsync-ed and renamed, so a kill at any moment leaves a loadable checkpoint;

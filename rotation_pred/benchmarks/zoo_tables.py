@@ -1,18 +1,21 @@
-"""Rebuild the README's model-zoo tables and the model index (model-index.yml and one
+"""Rebuild the model-zoo tables of the docs and the model index (model-index.yml and one
 OpenMMLab metafile per collection under zoo/) from the result rows in
 zoo/results/rows.jsonl (written by tools/zoo/evaluate.py), and the main job's table from
 zoo/results/main_job.jsonl (the rows file of the main job's run, tools/run_main.sh).
 
-    python tools/zoo/make_tables.py [--readme README.md] [--check]
+    python tools/zoo/make_tables.py [--pages README.md docs/*.md] [--check]
 
 The table of registered classes comes from the registries
-(:mod:`rotation_pred.registry_table`). Each table lives in README.md between `<!-- zoo:NAME -->` and `<!-- /zoo:NAME -->`.
+(:mod:`rotation_pred.registry_table`). Each table lives between `<!-- zoo:NAME -->` and
+`<!-- /zoo:NAME -->` in one of the pages (by default README.md and docs/*.md): a table
+that no page holds, or that is held twice, and a marker of no known table are errors.
 A cell is the mean ± sample standard deviation over the seeds that have a row, with
 their number: `88.52 ± 0.17 (3)`. Every level is chosen on the validation split (the
-mean over seeds) and read on the test split. --check exits with status 1 if the README
-or the model index is not up to date.
+mean over seeds) and read on the test split. --check exits with status 1 if a page or
+the model index is not up to date.
 """
 import argparse
+import glob
 import os
 import os.path as osp
 import re
@@ -33,6 +36,7 @@ from .tables import markdown_table
 PROBE = 'train=10000'  # the linear probe's setting (10,000 training images)
 KNN_CHOICE = 'k=20'  # the k-NN level is chosen on the validation split at k=20
 MAIN_JOB = 'main_job.jsonl'  # the rows of the main job's run shown first in the README
+ZOO_PAGE = 'docs/model_zoo.md'  # the page of the full zoo tables, named by the model index
 
 
 def title(key):
@@ -96,6 +100,28 @@ def gap_closed(rows):
             return None
         means[key] = mean(test)
     return 100 * (means['rotnet'] - means['random']) / (means['supervised'] - means['random'])
+
+
+def gap_sentence(rows):
+    """The share of the gap closed, as a sentence below a table; '' without rows."""
+    gap = gap_closed(rows)
+    return '' if gap is None else (
+        f'\n\nWith each model\'s block chosen on val, RotNet closes **{gap:.1f}%** of the '
+        'gap between the random and the supervised backbone (seed means).')
+
+
+def headline_table(rows):
+    """The linear probe (test) of each baseline at the block chosen on the validation
+    split, and the share of the gap closed: the zoo in three lines."""
+    body = []
+    for key in zoo.BASELINES:
+        level = chosen(rows, key, 'linear_probe', PROBE)
+        test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
+                      level=level)
+        if level is not None and test:
+            body.append([title(key), level, cell(test)])
+    return markdown_table(['Model', 'Block (chosen on val)', 'Linear probe, top-1 % (test)'],
+                          body) + gap_sentence(rows)
 
 
 def svm_table(rows):
@@ -185,7 +211,7 @@ def model_entry(rows, key, root):
     rotation = select(rows, model=key, protocol='rotation_accuracy', setting='', split='test')
     if rotation:
         results.append({'Task': 'Rotation Prediction', 'Dataset': 'Fashion-MNIST',
-                        'Metrics': {'Top 1 Accuracy': round(mean(rotation), 2),
+                        'Metrics': {'Rotation Accuracy': round(mean(rotation), 2),
                                     'Seeds': len(rotation)}})
     entry = {
         'Name': osp.splitext(osp.basename(config))[0],
@@ -217,7 +243,7 @@ def model_index(rows, root='.'):
                              'Metadata': {'Training Data': 'Fashion-MNIST',
                                           'Architecture': ['NetworkInNetwork'],
                                           'Description': description},
-                             'Paper': PAPER, 'README': 'README.md'}],
+                             'Paper': PAPER, 'README': ZOO_PAGE}],
             'Models': [e for e in entries if e['In Collection'] == collection]},
             sort_keys=False, allow_unicode=True)
     return files
@@ -232,16 +258,27 @@ def main_job_table(rows):
                                'rotation accuracy (test)')
 
 
-def sections(rows, main_rows=()):
-    gap = gap_closed(rows)
+def label_efficiency_tables(curve_rows):
+    """The label-efficiency tables (:mod:`.label_efficiency`): test top-1 per method and
+    K, and the candidate settings on val."""
+    from . import label_efficiency
+    if not curve_rows:
+        return {'label_efficiency': 'Not measured yet.', 'label_efficiency_val':
+                'Not measured yet.'}
+    test = [r for r in curve_rows if r['split'] == 'test']
+    return {'label_efficiency': label_efficiency.render_curve_table(test)
+            if test else 'Not measured on the test split yet.',
+            'label_efficiency_val': label_efficiency.render_val_table(curve_rows)}
+
+
+def sections(rows, main_rows=(), curve_rows=()):
     from ..registry_table import markdown as registry_markdown
     return {
+        **label_efficiency_tables(curve_rows),
         'registry': registry_markdown(),
         'main': main_job_table(main_rows),
-        'baselines': probe_table(rows, zoo.BASELINES) +
-        ('' if gap is None else
-         f'\n\nWith each model\'s block chosen on val, RotNet closes **{gap:.1f}%** of the '
-         'gap between the random and the supervised backbone (seed means).'),
+        'headline': headline_table(rows),
+        'baselines': probe_table(rows, zoo.BASELINES) + gap_sentence(rows),
         'svm': svm_table(rows),
         'knn': knn_table(rows),
         'semisup': semisup_table(rows),
@@ -250,34 +287,72 @@ def sections(rows, main_rows=()):
     }
 
 
-def replace_section(text, name, body):
-    pattern = re.compile(rf'(<!-- zoo:{name} -->\n).*?(<!-- /zoo:{name} -->)', re.S)
-    if not pattern.search(text):
-        raise SystemExit(f'README has no <!-- zoo:{name} --> ... <!-- /zoo:{name} --> section')
-    return pattern.sub(lambda m: m.group(1) + body + '\n' + m.group(2), text)
+OPENING = re.compile(r'<!-- zoo:([\w-]+) -->')
+SECTION = re.compile(r'(<!-- zoo:([\w-]+) -->\n).*?(<!-- /zoo:\2 -->)', re.S)
+
+
+def default_pages(root=REPO_ROOT):
+    """README.md and docs/*.md of the repository: the pages that may hold tables."""
+    return [osp.join(root, 'README.md')] + sorted(glob.glob(osp.join(root, 'docs', '*.md')))
+
+
+def fill_pages(texts, tables):
+    """``{page: text}`` with each table written into the one section that holds it.
+
+    ``texts`` maps each page to its text, ``tables`` each section name to its table.
+    Exits with a message when a table is in no page or in more than one place, when a
+    page marks a section of no known table, or when a section is not closed."""
+    where = {}
+    for page, text in texts.items():
+        for name in OPENING.findall(text):
+            where.setdefault(name, []).append(page)
+        closed = [m.group(2) for m in SECTION.finditer(text)]
+        unclosed = sorted(set(OPENING.findall(text)) - set(closed))
+        if unclosed or len(closed) != len(OPENING.findall(text)):
+            raise SystemExit(f'{page}: a section is not closed: <!-- zoo:NAME --> needs '
+                             f'<!-- /zoo:NAME --> on a later line ({unclosed or closed})')
+    unknown = sorted(set(where) - set(tables))
+    if unknown:
+        raise SystemExit(f'sections of no known table: {unknown} in '
+                         f'{sorted({p for n in unknown for p in where[n]})}; '
+                         f'the tables are {sorted(tables)}')
+    for name in tables:
+        if name not in where:
+            raise SystemExit(f'no page holds <!-- zoo:{name} --> ... <!-- /zoo:{name} -->; '
+                             f'pages searched: {sorted(texts)}')
+        if len(where[name]) > 1:
+            raise SystemExit(f'<!-- zoo:{name} --> is held {len(where[name])} times, in '
+                             f'{where[name]}: a table has one place')
+    return {page: SECTION.sub(lambda m: m.group(1) + tables[m.group(2)] + '\n' + m.group(3),
+                              text)
+            for page, text in texts.items()}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog='tools/zoo/make_tables.py',
                                      description=__doc__.split('\n\n')[0])
-    parser.add_argument('--readme', default='README.md')
+    parser.add_argument('--pages', nargs='+', metavar='PAGE',
+                        help='the pages that hold the tables (default: README.md and '
+                        'docs/*.md of the repository)')
     parser.add_argument('--results', default=zoo.RESULTS, help='folder of rows.jsonl')
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args(argv)
     rows_path = osp.join(args.results, 'rows.jsonl')
     rows = read_rows(rows_path) if osp.isfile(rows_path) else []
     main_path = osp.join(args.results, MAIN_JOB)
-    tables = sections(rows, read_rows(main_path) if osp.isfile(main_path) else [])
-    with open(args.readme) as f:
-        old = f.read()
-    new = old
-    for name, body in tables.items():
-        new = replace_section(new, name, body)
+    curve_path = osp.join(args.results, 'label_efficiency.jsonl')
+    tables = sections(rows, read_rows(main_path) if osp.isfile(main_path) else [],
+                      read_rows(curve_path) if osp.isfile(curve_path) else [])
+    pages = args.pages or default_pages()
+    current = {}
+    for page in pages:
+        with open(page) as f:
+            current[page] = f.read()
+    files = fill_pages(current, tables)
     root = osp.dirname(osp.dirname(osp.abspath(args.results)))
-    files = {args.readme: new}
     files.update({osp.join(root, path): text for path, text in model_index(rows, root).items()})
-    current = {path: open(path).read() if osp.isfile(path) else None for path in files}
-    current[args.readme] = old
+    current.update({path: open(path).read() if osp.isfile(path) else None
+                    for path in files if path not in current})
     stale = [path for path, text in files.items() if current[path] != text]
     if args.check:
         if stale:
@@ -288,6 +363,5 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
         with open(path, 'w') as f:
             f.write(files[path])
-    print(f'rebuilt {len(tables)} tables in {args.readme} and the model index '
+    print(f'rebuilt {len(tables)} tables in {len(pages)} pages and the model index '
           f'(model-index.yml, {len(COLLECTIONS)} metafiles) from {len(rows)} result rows')
-

@@ -11,25 +11,31 @@
 #   4. the figure and the tables (docs/label_efficiency.md).
 #   STEPS=500         optimisation steps of every run, whatever K
 #   SEEDS="0 1 2"     seeds of step 3
+#   KS="20 100 400 1000 all"   labelled images per class of step 3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-${VENV:-.venv}/bin/python}
 STEPS=${STEPS:-500}
 SEEDS=${SEEDS:-0 1 2}
+KS=${KS:-20 100 400 1000 all}
 tool=(tools/zoo/label_efficiency.py --steps "$STEPS" --skip-done
-      --lr conv=0.1,0.03 scratch=0.01,0.05 finetune=0.003,0.01 s4l=0.1
+      --lr conv=0.1,0.03 scratch=0.01,0.05,0.1 finetune=0.003,0.01,0.03 s4l=0.1
       --rotation-weight 0.5,1)
 echo "[label_efficiency] $(date +%H:%M:%S) settings on val"
 "$PY" "${tool[@]}" --split val --seeds 0 --ks 100 --eval-images 5000
-extra_seeds=$(for s in $SEEDS; do [ "$s" != 0 ] && echo -n "$s "; done)
-if [ -n "$extra_seeds" ]; then
+extra_seeds=$(echo "$SEEDS" | tr ' ' '\n' | { grep -vx 0 || true; } | tr '\n' ' ')
+if [ -n "${extra_seeds// /}" ]; then
     SEEDS="$extra_seeds" ZOO_ONLY=nin3b-w48_1xb64-steplr-4e bash tools/zoo/pretrain_all.sh
 fi
 echo "[label_efficiency] $(date +%H:%M:%S) test split"
-# shellcheck disable=SC2086
-"$PY" "${tool[@]}" --split test --choose-on-val --seeds $SEEDS --methods conv scratch finetune
-# shellcheck disable=SC2086
-"$PY" "${tool[@]}" --split test --choose-on-val --seeds $SEEDS --methods s4l
+# Every seed of one K before the next K, so that an interrupted run has whole points.
+for methods in "conv scratch finetune" s4l; do
+    for k in $KS; do
+        # shellcheck disable=SC2086
+        "$PY" "${tool[@]}" --split test --choose-on-val --seeds $SEEDS --ks "$k" \
+            --methods $methods
+    done
+done
 "$PY" tools/zoo/label_efficiency.py --no-run --figure docs/figures/label_efficiency.png
 "$PY" tools/zoo/make_tables.py  # the tables of docs/label_efficiency.md
 echo "[label_efficiency] $(date +%H:%M:%S) done"

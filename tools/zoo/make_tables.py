@@ -1,4 +1,4 @@
-"""Rebuild the README's model-zoo tables and the model index from zoo/results: see
+"""Rebuild the model-zoo tables of the docs and the model index from zoo/results: see
 rotation_pred/benchmarks/zoo_tables.py or --help."""
 from rotation_pred.benchmarks.zoo_tables import main
 

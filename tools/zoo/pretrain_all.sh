@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pretrain the models of the Fashion-MNIST zoo (README, "Model zoo"), one after the
+# Pretrain the models of the Fashion-MNIST zoo (docs/model_zoo.md), one after the
 # other, each for every seed before the next: seed 0 into work_dirs/zoo/<config name>/, seed S into
 # work_dirs/zoo/seed<S>/<config name>/ (what tools/zoo/evaluate.py --seed S reads).
 # Every epoch's checkpoint is kept (for the accuracy-over-epochs figure). A finished run

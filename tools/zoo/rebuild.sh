@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Rebuild the Fashion-MNIST model zoo over seeds (README, "Model zoo"), resumable:
+# Rebuild the Fashion-MNIST model zoo over seeds (docs/model_zoo.md), resumable:
 #   1. pretrain every zoo model for every seed (tools/zoo/pretrain_all.sh);
 #   2. score the linear probe and k-NN of every model and seed on the validation split
 #      (train images 50,000-59,999), where every choice is made;
 #   3. score every protocol on the test split, the SVMs at the level chosen in 2;
 #   4. write the seed-0 backbones to zoo/weights/ (tools/zoo/export_weights.py) and
-#      redraw the README tables and the model index (model-index.yml and
+#      redraw the tables (README.md, docs/model_zoo.md) and the model index (model-index.yml and
 #      zoo/*/metafile.yml; tools/zoo/make_tables.py).
 # Interrupted, it starts again where it stopped: finished pretraining runs are skipped
 # and interrupted ones resume, measured rows are kept (evaluate.py --skip-done), and
