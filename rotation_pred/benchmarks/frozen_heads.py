@@ -152,15 +152,22 @@ def train_head(head: torch.nn.Module, train_maps, train_y, epochs: Optional[int]
             rows = np.sort(order[start:start + batch_size])
             if len(rows) < 2:
                 continue
-            x = _batch(train_maps, rows, map_shape, device)
-            loss = F.cross_entropy(head((x, )), labels[rows].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(rows)
+            total += _sgd_step(head, optimizer, train_maps, labels, rows, map_shape,
+                               device) * len(rows)
             count += len(rows)
         history.append(dict(epoch=epoch, lr=epoch_lr, loss=total / max(count, 1)))
     return history
+
+
+def _sgd_step(head, optimizer, train_maps, labels: torch.Tensor, rows: np.ndarray,
+              map_shape: Optional[Sequence[int]], device) -> float:
+    """One SGD step of ``head`` on the maps ``rows``; returns their mean cross-entropy."""
+    x = _batch(train_maps, rows, map_shape, device)
+    loss = F.cross_entropy(head((x, )), labels[rows].to(device))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
 
 
 def _train_steps(head, optimizer, train_maps, labels: torch.Tensor, steps: int, lr: float,
@@ -179,12 +186,8 @@ def _train_steps(head, optimizer, train_maps, labels: torch.Tensor, steps: int, 
             total, count = 0.0, 0
             for group in optimizer.param_groups:
                 group['lr'] = step_lr
-        x = _batch(train_maps, rows, map_shape, device)
-        loss = F.cross_entropy(head((x, )), labels[rows].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += float(loss.detach()) * len(rows)
+        total += _sgd_step(head, optimizer, train_maps, labels, rows, map_shape,
+                           device) * len(rows)
         count += len(rows)
         history[-1]['step'] = step + 1
     history[-1]['loss'] = total / count

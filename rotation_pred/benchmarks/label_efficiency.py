@@ -68,9 +68,9 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from . import zoo
+from ..datasets.subset import IndexSubset
 from ..fileio import REPO_ROOT, write_atomically
 
 METHODS = ('conv', 'scratch', 'finetune', 's4l')
@@ -99,20 +99,18 @@ DEFAULT_LR = {'conv': 0.1, 'scratch': 0.01, 'finetune': 0.01, 's4l': 0.1}
 SUBSET_TYPE = f'{__name__}.IndexFileSubset'
 
 
-class IndexFileSubset(Dataset):
+class IndexFileSubset(IndexSubset):
     """The images of ``dataset`` whose indices the JSON file ``index_file`` lists (a list
     of ints), in that order: a labelled subset that a training config names by its file,
     however many images it has.
 
     It is built by its full dotted name (``type=SUBSET_TYPE``, MMEngine imports the
     module), so nothing is added to the registries. ``dataset`` and ``indices`` are
-    attributes, as for ``ClassBalancedSubset``: ``LabelledUnlabelled(unlabelled='rest')``
-    takes the images of ``dataset`` it leaves out.
+    attributes (:class:`IndexSubset`).
     """
 
     def __init__(self, dataset, index_file: str):
-        from mmpretrain.registry import DATASETS
-        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        super().__init__(dataset)
         with open(index_file) as f:
             indices = json.load(f)
         if not isinstance(indices, list) or not all(
@@ -123,16 +121,6 @@ class IndexFileSubset(Dataset):
             raise ValueError(f'{index_file}: {len(indices)} indices, {len(bad)} outside the '
                              f'{len(self.dataset)} images of the data set (first: {bad[:3]})')
         self.indices = np.asarray(indices, dtype=np.int64)
-
-    @property
-    def metainfo(self) -> dict:
-        return self.dataset.metainfo
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.dataset[int(self.indices[index])]
 
 
 # ------------------------------------------------------------------------ settings
