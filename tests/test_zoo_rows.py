@@ -45,7 +45,7 @@ def rows_file(checkpoint, tmp_path, monkeypatch):
 
 def zoo_args(tmp_path, split='test', seed=0, svm_levels='chosen'):
     return types.SimpleNamespace(seed=seed, split=split, svm_levels=svm_levels,
-                                 cache_dir=str(tmp_path / 'cache'))
+                                 cache_dir=str(tmp_path / 'cache'), test_samples=None)
 
 
 def small_sets(split='test', train=300, svm=300):
@@ -154,8 +154,13 @@ def test_the_zoo_models_are_data_and_say_what_each_is_evaluated_with():
     assert zoo.ABLATIONS == ('rotnet', 'rot0-180', 'rot90-270', 'rot8', 'random-rot',
                              'nin4b', 'nin5b')
     assert 'per_epoch' in zoo.MODELS['rotnet'].protocols
-    assert set(zoo.MODELS['random'].protocols) == set(zoo.FROZEN) | {'fine_tune'}
-    assert zoo.MODELS['nin4b'].protocols == ('linear_probe', )
+    assert set(zoo.MODELS['random'].protocols) == set(zoo.FROZEN + zoo.HEADS) | {'fine_tune'}
+    assert zoo.MODELS['nin4b'].protocols == ('linear_probe', 'nonlinear', 'conv')
+    for key in zoo.TABLE3:  # the paper's heads (Table 3), on every block
+        assert set(zoo.HEADS) <= set(zoo.MODELS[key].protocols), key
+    assert zoo.MODELS['rotnet_long'].protocols == ('linear_probe', 'per_epoch')
+    assert set(zoo.HEADS) <= set(zoo.ON_VALIDATION)
+    assert not set(zoo.HEADS) & set(zoo_evaluate.DEFAULT)  # run only when named
     assert zoo.MODELS['supervised'].evaluated_config == zoo.ROTNET_CONFIG
     assert zoo.MODELS['nin5b'].evaluated_config.endswith('nin5b-w48_1xb64-steplr-4e_'
                                                          'fashion-mnist.py')
@@ -166,7 +171,8 @@ def test_the_zoo_models_are_data_and_say_what_each_is_evaluated_with():
 def test_no_model_is_scored_on_validation_images_its_pretraining_saw(fashion_mnist_root,
                                                                      tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
-    for key in ('rotnet', 'random', 'supervised'):  # supervised: the first 50,000 only
+    # supervised and rotnet_long: the first 50,000 only
+    for key in ('rotnet', 'random', 'supervised', 'rotnet_long'):
         assert zoo_evaluate.pretrained_on_validation(key, 10000) is None
     config = tmp_path / 'supervised-all.py'
     config.write_text(f"_base_ = '{REPO}/configs/fashion-mnist-zoo/"
@@ -180,4 +186,4 @@ def test_no_model_is_scored_on_validation_images_its_pretraining_saw(fashion_mni
     refused = run_tool('tools/zoo/evaluate.py', '--split', 'val', '--protocols', 'svm',
                        check=False)
     assert refused.returncode == 2
-    assert '--split val measures linear_probe knn only' in refused.stderr
+    assert '--split val measures linear_probe knn nonlinear conv only' in refused.stderr

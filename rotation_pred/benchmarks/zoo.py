@@ -13,8 +13,17 @@ ROWS = osp.join(RESULTS, 'rows.jsonl')
 WEIGHTS = 'zoo/weights'  # the seed-0 backbones shipped in the repository
 
 FROZEN = ('linear_probe', 'knn', 'svm', 'low_shot')
+#: The paper's classifiers trained on the frozen maps of every block (its Table 3: the
+#: ``nonlinear`` and ``conv`` protocols of :mod:`.protocols`). They cost far more than
+#: the other frozen protocols, so the zoo runs them only when asked for by name.
+HEADS = ('nonlinear', 'conv')
 #: What the zoo measures on the validation split: what its choices are made on.
-ON_VALIDATION = ('linear_probe', 'knn')
+ON_VALIDATION = ('linear_probe', 'knn') + HEADS
+#: The models of the zoo's Table 3 (the paper's heads on frozen features), in its order.
+TABLE3 = ('rotnet', 'nin4b', 'nin5b', 'random', 'supervised')
+#: Models pretrained and evaluated only when named (``--models``): not part of
+#: ``tools/zoo/rebuild.sh``.
+EXTRA = ('rotnet_long', )
 
 
 @dataclass(frozen=True)
@@ -25,8 +34,9 @@ class ZooModel:
     RotNet config's backbone at random, drawn with the seed) or ``'supervised'``
     (``config`` trains a classifier; its backbone is evaluated in the RotNet model).
     ``protocols``: what the zoo runs on it (linear_probe on every block; the other
-    frozen protocols, ``fine_tune`` with 1% and 10% of the labels, and ``per_epoch``, the
-    linear probe of every epoch's checkpoint)."""
+    frozen protocols, the paper's heads of :data:`HEADS` on every block, ``fine_tune``
+    with 1% and 10% of the labels, and ``per_epoch``, the linear probe of every epoch's
+    checkpoint)."""
     key: str
     title: str
     config: Optional[str]
@@ -45,17 +55,18 @@ class ZooModel:
         return osp.join(WEIGHTS, osp.splitext(osp.basename(self.config))[0] + '.pth')
 
 
-def _ablation(key: str, title: str, config: str) -> ZooModel:
-    return ZooModel(key, title, f'{ZOO_CONFIGS}/{config}', 'rotation')
+def _ablation(key: str, title: str, config: str,
+              protocols: Tuple[str, ...] = ('linear_probe', )) -> ZooModel:
+    return ZooModel(key, title, f'{ZOO_CONFIGS}/{config}', 'rotation', protocols)
 
 
 MODELS: Dict[str, ZooModel] = {m.key: m for m in (
     ZooModel('rotnet', 'RotNet, 4 rotations (ours)', ROTNET_CONFIG, 'rotation',
-             FROZEN + ('fine_tune', 'per_epoch')),
-    ZooModel('random', 'Random init', None, 'random', FROZEN + ('fine_tune', )),
+             FROZEN + HEADS + ('fine_tune', 'per_epoch')),
+    ZooModel('random', 'Random init', None, 'random', FROZEN + HEADS + ('fine_tune', )),
     ZooModel('supervised', 'Supervised, 50k labels',
              f'{ZOO_CONFIGS}/supervised_nin3b-w48_1xb64-steplr-2e_fashion-mnist.py',
-             'supervised', FROZEN),
+             'supervised', FROZEN + HEADS),
     _ablation('rot0-180', 'RotNet, {0, 180}',
               'rotation-pred_nin3b-w48_rot0-180_1xb64-steplr-4e_fashion-mnist.py'),
     _ablation('rot90-270', 'RotNet, {90, 270}',
@@ -65,13 +76,18 @@ MODELS: Dict[str, ZooModel] = {m.key: m for m in (
     _ablation('random-rot', 'RotNet, 1 random rotation per image',
               'rotation-pred_nin3b-w48_random-rot_1xb256-steplr-16e_fashion-mnist.py'),
     _ablation('nin4b', 'RotNet, NIN 4 blocks',
-              'rotation-pred_nin4b-w48_1xb64-steplr-4e_fashion-mnist.py'),
+              'rotation-pred_nin4b-w48_1xb64-steplr-4e_fashion-mnist.py',
+              ('linear_probe', ) + HEADS),
     _ablation('nin5b', 'RotNet, NIN 5 blocks',
-              'rotation-pred_nin5b-w48_1xb64-steplr-4e_fashion-mnist.py'),
+              'rotation-pred_nin5b-w48_1xb64-steplr-4e_fashion-mnist.py',
+              ('linear_probe', ) + HEADS),
+    _ablation('rotnet_long', 'RotNet, 20 epochs on 50k images',
+              'rotation-pred_nin3b-w48_50k_1xb64-steplr-20e_fashion-mnist.py',
+              ('linear_probe', 'per_epoch')),
 )}
 BASELINES = tuple(k for k, m in MODELS.items() if 'knn' in m.protocols)
-ABLATIONS = ('rotnet', ) + tuple(k for k, m in MODELS.items()
-                                 if m.kind == 'rotation' and k != 'rotnet')
+ABLATIONS = ('rotnet', ) + tuple(k for k, m in MODELS.items() if m.kind == 'rotation'
+                                 and k != 'rotnet' and k not in EXTRA)
 
 
 def work_dir(key: str, seed: int = 0) -> str:
@@ -86,8 +102,9 @@ def final_checkpoint(key: str, seed: int = 0) -> str:
     (``work_dir(key, seed)/last_checkpoint``)."""
     pointer = osp.join(work_dir(key, seed), 'last_checkpoint')
     if not osp.isfile(pointer):
+        long = 'LONG=1 ' if key in EXTRA else ''
         raise FileNotFoundError(f'{key}: {pointer} is missing; run '
-                                f'SEEDS={seed} bash tools/zoo/pretrain_all.sh')
+                                f'{long}SEEDS={seed} bash tools/zoo/pretrain_all.sh')
     with open(pointer) as f:
         return f.read().strip()
 

@@ -2,7 +2,7 @@
 ``tools/zoo/evaluate.py``.
 
     python tools/zoo/evaluate.py [--models rotnet random ...] \\
-        [--protocols linear_probe knn svm low_shot fine_tune per_epoch] \\
+        [--protocols linear_probe knn svm low_shot nonlinear conv fine_tune per_epoch] \\
         [--split test|val] [--seed 0] [--skip-done]
 
 The frozen-feature protocols (:mod:`.protocols`, through :func:`.evaluate.evaluate_features`,
@@ -12,18 +12,24 @@ validation images held out of the train split (train images 50,000-59,999, seen 
 by pretraining nor by any protocol's training). Linear probe of every block (pooled to at
 most 2,500 values); k-NN (k = 10/20/100/200, top-1) on globally pooled features; SVM and
 low-shot SVM at the level the linear probe chose on the validation split (mean over the
-seeds in the rows file; --svm-levels all for every level); ``fine_tune``: the whole
-network trained with 1% and 10% of the labels (configs/fashion-mnist-zoo/finetune_*,
+seeds in the rows file; --svm-levels all for every level); ``nonlinear`` and ``conv``:
+the paper's Table 3 heads trained on the frozen maps of every block (:data:`OPTIONS`;
+run only when named, on either split: the block is chosen on val); ``fine_tune``: the
+whole network trained with 1% and 10% of the labels (configs/fashion-mnist-zoo/finetune_*,
 test split); ``per_epoch``: the linear probe of every epoch's checkpoint. Which model gets
-which protocol is :attr:`.zoo.ZooModel.protocols`.
+which protocol is :attr:`.zoo.ZooModel.protocols`; the models of :data:`.zoo.EXTRA` are
+evaluated only when named.
 
 Every number is a row of zoo/results/rows.jsonl; a rerun replaces the rows it measures
 again, and --skip-done skips what the file holds for the same checkpoint. --seed: the
 random backbone is drawn with it and the pretrained models are read from their run with
 this seed. Features are extracted once per checkpoint, image set and pooling into
---cache-dir; a run that was stopped resumes from them.
+--cache-dir; a run that was stopped resumes from them. --test-samples scores on the first
+N images of the split only, for quick checks: its rows say so in their setting
+(``test=N``), so the tables never take them for the zoo's numbers.
 """
 import argparse
+import functools
 import glob
 import os
 import os.path as osp
@@ -44,9 +50,16 @@ from .provenance import provenance
 from ..fileio import file_sha256
 from .rows import read_rows, row_maker, select, update_rows
 
-ALL = zoo.FROZEN + ('fine_tune', 'per_epoch')
-#: The zoo's settings of the frozen protocols.
-OPTIONS = Options(max_dims=2500, knn_topk=(1, ))
+ALL = zoo.FROZEN + zoo.HEADS + ('fine_tune', 'per_epoch')
+#: What runs when --protocols is not given: everything but the heads (on --split val, the
+#: protocols of :data:`.zoo.ON_VALIDATION` but the heads).
+DEFAULT = tuple(p for p in ALL if p not in zoo.HEADS)
+#: The zoo's settings of the frozen protocols. The heads train for 10 epochs (the paper's
+#: code: 50 and 100), their lr multiplied by 0.2 at the paper's epochs scaled to 10
+#: (:func:`.frozen_heads.milestones_for`: non-linear after epochs 4, 8, 9; conv after
+#: 4, 7, 9), the conv head's NIN block 192 wide, batches of 128.
+OPTIONS = Options(max_dims=2500, knn_topk=(1, ), nonlinear_epochs=10, conv_epochs=10,
+                  conv_width=192, head_batch_size=128)
 
 
 def load(key: str, seed: int = 0, checkpoint: Optional[str] = None):
@@ -67,27 +80,32 @@ def load(key: str, seed: int = 0, checkpoint: Optional[str] = None):
 
 
 def frozen_rows(key: str, protocols: Sequence[str], args, sets: Dict,
-                checkpoint: Optional[str] = None, setting_suffix: str = '') -> List[Dict]:
-    """Rotation accuracy (rotation and random models) and the frozen-feature
-    ``protocols`` of zoo model ``key`` on ``args.split``."""
+                checkpoint: Optional[str] = None, setting_suffix: str = '',
+                rotation: bool = True) -> List[Dict]:
+    """Rotation accuracy (rotation and random models, unless ``rotation`` is False) and
+    the frozen-feature ``protocols`` of zoo model ``key`` on ``args.split``: the linear
+    probe, k-NN and heads at every level, the SVMs at the chosen one (``args.svm_levels``).
+    With ``args.test_samples`` every setting ends in ``test=N``."""
     cfg, model, checkpoint = load(key, args.seed, checkpoint)
     source = provenance(zoo.MODELS[key].evaluated_config, checkpoint)
     make = row_maker(key, args.seed, args.split, source)
+    subset = test_subset(args)
 
     def row(protocol, level, setting, metric, value, **kw):
-        setting = ', '.join(s for s in (setting, setting_suffix) if s)
+        setting = ', '.join(s for s in (setting, setting_suffix, subset) if s)
         return make(protocol, level, setting, metric, value, **kw)
     rows = []
-    if zoo.MODELS[key].kind in ('rotation', 'random'):
+    if rotation and zoo.MODELS[key].kind in ('rotation', 'random'):
         rows.append(row('rotation_accuracy', None, '', 'top1', rotation_accuracy(
             model, build_eval_loader(None, None, dataset=sets['test']))))
     names = level_names(cfg)
-    plain = [p for p in protocols if p in ('linear_probe', 'knn')]
+    every_level = [p for p in protocols if p in ('linear_probe', 'knn') + zoo.HEADS]
     svms = [p for p in protocols if p in ('svm', 'low_shot')]
     common = dict(checkpoint=checkpoint, seed=None if checkpoint else args.seed,
                   options=OPTIONS, model_cfg=cfg.model, label=f'[zoo] {key}')
-    if plain:
-        rows += evaluate_features(model, sets, plain, row, args.cache_dir, names, **common)
+    if every_level:
+        rows += evaluate_features(model, sets, every_level, row, args.cache_dir, names,
+                                  **common)
     if svms:
         levels = names if args.svm_levels == 'all' else \
             [chosen_level(key, len(sets['train']))]
@@ -96,15 +114,28 @@ def frozen_rows(key: str, protocols: Sequence[str], args, sets: Dict,
     return rows
 
 
+def test_subset(args) -> str:
+    """``'test=N'`` when ``args.test_samples`` scores on the first N images only, else
+    ``''``: the last part of the setting of every row such a run makes."""
+    return f'test={args.test_samples}' if args.test_samples else ''
+
+
+def subset_of(setting: str) -> str:
+    """The ``'test=N'`` part of a row's setting, ``''`` when it has none."""
+    return next((p for p in setting.split(', ') if p.startswith('test=')), '')
+
+
 def measured(key: str, protocol: str, args, checkpoint: Optional[str]) -> bool:
     """Whether the rows file holds rows of ``protocol`` for ``key`` on ``args.split``
-    with ``args.seed``, measured on the same checkpoint (any, for ``per_epoch``)."""
+    with ``args.seed`` (on as many images, :func:`test_subset`), measured on the same
+    checkpoint (any, for ``per_epoch``)."""
     if not osp.isfile(zoo.ROWS):
         return False
     row_protocol = 'linear_probe' if protocol == 'per_epoch' else protocol
     rows = select(read_rows(zoo.ROWS), model=key, seed=args.seed, split=args.split,
                   protocol=row_protocol)
-    rows = [r for r in rows if ('epoch=' in r['setting']) == (protocol == 'per_epoch')]
+    rows = [r for r in rows if ('epoch=' in r['setting']) == (protocol == 'per_epoch')
+            and subset_of(r['setting']) == test_subset(args)]
     if protocol == 'per_epoch':
         return bool(rows)
     sha = None if checkpoint is None else file_sha256(checkpoint)
@@ -200,13 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='tools/zoo/evaluate.py',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('--models', nargs='+', default=None, choices=list(zoo.MODELS),
-                        help='default: all of them (with --split val: those whose '
-                        'pretraining did not see the validation images)')
+                        help=f'default: all of them but {" ".join(zoo.EXTRA)} (with '
+                        '--split val: those whose pretraining did not see the validation '
+                        'images)')
     parser.add_argument('--protocols', nargs='+', default=None, choices=ALL,
-                        help='default: all of them (with --split val: '
-                        f'{" ".join(zoo.ON_VALIDATION)})')
+                        help=f'default: {" ".join(DEFAULT)} (with --split val: '
+                        f'{" ".join(p for p in zoo.ON_VALIDATION if p in DEFAULT)}); the '
+                        f'heads ({" ".join(zoo.HEADS)}) run only when named')
     parser.add_argument('--train-samples', type=int, default=10000)
     parser.add_argument('--svm-samples', type=int, default=2000)
+    parser.add_argument('--test-samples', type=int, default=None,
+                        help='score on the first N images of --split only (quick checks; '
+                        'the rows\' setting ends in test=N); default: all of them')
     parser.add_argument('--svm-levels', choices=('chosen', 'all'), default='chosen',
                         help='SVMs at the level the linear probe chose on the validation '
                         'split (needs its validation rows), or at every level')
@@ -227,12 +263,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.protocols is None:
-        args.protocols = list(zoo.ON_VALIDATION if args.split == 'val' else ALL)
+        args.protocols = [p for p in DEFAULT
+                          if args.split == 'test' or p in zoo.ON_VALIDATION]
     elif args.split == 'val' and set(args.protocols) - set(zoo.ON_VALIDATION):
         parser.error(f'--split val measures {" ".join(zoo.ON_VALIDATION)} only (what the '
                      'choices are made on)')
     MMLogger.get_instance('zoo', log_level='WARNING')
-    models = args.models or list(zoo.MODELS)
+    models = args.models or [k for k in zoo.MODELS if k not in zoo.EXTRA]
     if args.split == 'val':
         probe_samples = max(args.train_samples, args.svm_samples)
         seen = {k: pretrained_on_validation(k, probe_samples) for k in models}
@@ -244,7 +281,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             print(f'[zoo] {key} left out of --split val: {reason}', flush=True)
         models = [k for k in models if k not in seen]
     sets = image_sets(Config.fromfile(zoo.ROTNET_CONFIG), args.split, args.train_samples,
-                      args.svm_samples)
+                      args.svm_samples, args.test_samples)
     for key in models:
         start = time.time()
         wanted = [p for p in args.protocols if p in zoo.MODELS[key].protocols]
@@ -256,7 +293,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 print(f'[zoo] {key} seed {args.seed} {args.split}: {done} measured already',
                       flush=True)
         frozen = [p for p in wanted if p in zoo.FROZEN]
+        heads = [p for p in wanted if p in zoo.HEADS]
         steps = [lambda: frozen_rows(key, frozen, args, sets)] if frozen else []
+        for index, head in enumerate(heads):  # the long ones: each saved once done
+            steps.append(functools.partial(frozen_rows, key, [head], args, sets,
+                                           rotation=not frozen and index == 0))
         if 'per_epoch' in wanted:
             steps.append(lambda: per_epoch_rows(key, args, sets))
         if 'fine_tune' in wanted:

@@ -87,19 +87,31 @@ def probe_table(rows, keys):
     return markdown_table(header, body)
 
 
-def gap_closed(rows):
-    """Share (%) of the random -> supervised gap closed by RotNet, from the seed means of
-    each model's test number at its block chosen on the validation split, and the
-    seed counts; None when a model lacks rows."""
-    means = {}
-    for key in ('rotnet', 'random', 'supervised'):
-        level = chosen(rows, key, 'linear_probe', PROBE)
-        test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
-                      level=level)
-        if level is None or not test:
-            return None
-        means[key] = mean(test)
-    return 100 * (means['rotnet'] - means['random']) / (means['supervised'] - means['random'])
+def chosen_test(rows, key, protocol, setting=PROBE):
+    """``(level, rows)``: the level of ``key`` chosen on the validation split for
+    ``protocol`` at ``setting`` and its rows on the test split there; ``(None, [])``
+    without validation rows."""
+    level = chosen(rows, key, protocol, setting)
+    if level is None:
+        return None, []
+    return level, select(rows, model=key, protocol=protocol, setting=setting, split='test',
+                         level=level)
+
+
+def share_of_gap(model, random, supervised):
+    """Share (%) of the gap from ``random`` to ``supervised`` (top-1 %) that ``model``
+    closes; None when a number is missing or there is no gap."""
+    if None in (model, random, supervised) or supervised == random:
+        return None
+    return 100 * (model - random) / (supervised - random)
+
+
+def gap_closed(rows, protocol='linear_probe'):
+    """Share (%) of the random -> supervised gap closed by RotNet with ``protocol``, from
+    the seed means of each model's test number at its block chosen on the validation
+    split; None when a model lacks rows."""
+    return share_of_gap(*(mean(chosen_test(rows, key, protocol)[1])
+                          for key in ('rotnet', 'random', 'supervised')))
 
 
 def gap_sentence(rows):
@@ -165,22 +177,75 @@ def semisup_table(rows):
     return markdown_table(['Initialisation', '1% labels (600)', '10% labels (6,000)'], body)
 
 
-def epochs_table(rows):
-    """Rotation accuracy and linear probe (test) of RotNet after each epoch."""
+def epochs_table(rows, key='rotnet'):
+    """Rotation accuracy and linear probe (test) of zoo model ``key`` after each epoch."""
     epochs = sorted({int(r['setting'].rsplit('epoch=', 1)[1])
-                     for r in select(rows, model='rotnet', split='test')
+                     for r in select(rows, model=key, split='test')
                      if 'epoch=' in r['setting']})
-    probe = [r for r in select(rows, model='rotnet', protocol='linear_probe', split='test')
+    probe = [r for r in select(rows, model=key, protocol='linear_probe', split='test')
              if 'epoch=' in r['setting']]
     levels = level_order(probe)
     body = []
     for epoch in epochs:
-        body.append([str(epoch), cell(select(rows, model='rotnet', split='test',
+        body.append([str(epoch), cell(select(rows, model=key, split='test',
                                              protocol='rotation_accuracy',
                                              setting=f'epoch={epoch}'))] +
                     [cell(select(probe, level=b, setting=f'{PROBE}, epoch={epoch}'))
                      for b in levels])
     return markdown_table(['Epoch', 'Rotation acc.'] + [f'probe {b}' for b in levels], body)
+
+
+def long_pretraining_table(rows):
+    """:func:`epochs_table` of the longer RotNet (zoo model ``rotnet_long``); 'Not
+    measured yet.' without its rows per epoch."""
+    per_epoch = [r for r in select(rows, model='rotnet_long', split='test')
+                 if 'epoch=' in r['setting']]
+    return epochs_table(rows, 'rotnet_long') if per_epoch else 'Not measured yet.'
+
+
+HEAD_TITLES = {'nonlinear': 'Non-linear', 'conv': 'Conv'}
+#: The paper's Table 3 (CIFAR-10, top-1 %) per head: RotNet (NIN 4 blocks, the head on
+#: block 2), random initialisation, supervised NIN. The paper gives no random-init number
+#: for the non-linear head.
+PAPER_TABLE3 = {'nonlinear': {'rotnet': 89.06, 'random': None, 'supervised': 92.80},
+                'conv': {'rotnet': 91.16, 'random': 72.50, 'supervised': 92.80}}
+
+
+def _number(value, digits=2, unit=''):
+    return MISSING if value is None else f'{value:.{digits}f}{unit}'
+
+
+def table3(rows):
+    """The paper's Table 3 at Fashion-MNIST scale: for each model of :data:`.zoo.TABLE3`
+    and each head of :data:`.zoo.HEADS`, the block chosen on the validation split (mean
+    over seeds) and its test top-1; then, per head, the share of the random ->
+    supervised gap closed by RotNet NIN-3 (seed means at the chosen blocks) beside the
+    paper's CIFAR-10 numbers. 'Not measured yet.' without rows of the heads."""
+    if not [r for r in select(rows, setting=PROBE) if r['protocol'] in zoo.HEADS]:
+        return 'Not measured yet.'
+    header, body = ['Model'], []
+    for head in zoo.HEADS:
+        header += [f'{HEAD_TITLES[head]}: block (chosen on val)',
+                   f'{HEAD_TITLES[head]}: top-1 % (test)']
+    for key in zoo.TABLE3:
+        line = [title(key)]
+        for head in zoo.HEADS:
+            level, test = chosen_test(rows, key, head)
+            line += [level or MISSING, cell(test) if level else MISSING]
+        body.append(line)
+    gaps = []
+    for head in zoo.HEADS:
+        ours = [mean(chosen_test(rows, key, head)[1])
+                for key in ('rotnet', 'random', 'supervised')]
+        paper = [PAPER_TABLE3[head][key] for key in ('rotnet', 'random', 'supervised')]
+        gaps.append([HEAD_TITLES[head], ' / '.join(map(_number, ours)),
+                     _number(share_of_gap(*ours), 1, '%'),
+                     ' / '.join(map(_number, paper)),
+                     _number(share_of_gap(*paper), 1, '%')])
+    return markdown_table(header, body) + '\n\n' + markdown_table(
+        ['Head', 'Ours, Fashion-MNIST: RotNet NIN-3 / random / supervised',
+         'Ours, Fashion-MNIST: gap closed', 'Paper, CIFAR-10: RotNet / random / supervised',
+         'Paper, CIFAR-10: gap closed'], gaps)
 
 
 COLLECTIONS = {  # name: (metafile, description)
@@ -284,6 +349,8 @@ def sections(rows, main_rows=(), curve_rows=()):
         'semisup': semisup_table(rows),
         'ablations': probe_table(rows, zoo.ABLATIONS),
         'epochs': epochs_table(rows),
+        'table3': table3(rows),
+        'epochs_long': long_pretraining_table(rows),
     }
 
 

@@ -19,7 +19,7 @@ STEPS=${STEPS:-500}
 SEEDS=${SEEDS:-0 1 2}
 KS=${KS:-20 100 400 1000 all}
 tool=(tools/zoo/label_efficiency.py --steps "$STEPS" --skip-done
-      --lr conv=0.1,0.03 scratch=0.01,0.05,0.1 finetune=0.003,0.01,0.03 s4l=0.1
+      --lr conv=0.1,0.03 scratch=0.01,0.05,0.1,0.3 finetune=0.003,0.01,0.03,0.1,0.3 s4l=0.1
       --rotation-weight 0.5,1)
 echo "[label_efficiency] $(date +%H:%M:%S) settings on val"
 "$PY" "${tool[@]}" --split val --seeds 0 --ks 100 --eval-images 5000

@@ -14,7 +14,11 @@
 #   ZOO_MODELS="a b"     evaluate only these zoo models (keys of rotation_pred/benchmarks/zoo.py)
 #   PRETRAIN=0           skip step 1 (the checkpoints exist)
 #   TABLES=0             skip step 4
-# About 150 minutes on 2 idle CPU cores for 3 seeds.
+#   HEADS=1              in steps 2 and 3, also train the paper's non-linear and conv
+#                        heads on every block (Table 3; evaluate.py --protocols
+#                        nonlinear conv): about 4 more hours for 3 seeds
+# About 150 minutes on 2 idle CPU cores for 3 seeds (without HEADS).
+# Not part of it: the longer RotNet (zoo model rotnet_long; docs/model_zoo.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-${VENV:-.venv}/bin/python}
@@ -29,6 +33,10 @@ for split in val test; do
         echo "[rebuild] $(date +%H:%M:%S) evaluating seed $seed on the $split split"
         "$PY" tools/zoo/evaluate.py --split "$split" --seed "$seed" --skip-done \
             ${models[@]+--models "${models[@]}"}
+        if [ "${HEADS:-0}" = 1 ]; then
+            "$PY" tools/zoo/evaluate.py --split "$split" --seed "$seed" --skip-done \
+                --protocols nonlinear conv ${models[@]+--models "${models[@]}"}
+        fi
     done
 done
 if [ "${TABLES:-1}" != 0 ]; then
