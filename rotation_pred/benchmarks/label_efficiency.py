@@ -727,6 +727,8 @@ def run(args, command: Optional[str] = None) -> int:
     cfg = _rotnet_cfg()
     needs_rotnet = {'conv', 'finetune'} & set(args.methods)
     rotnets = {s: rotnet_checkpoint(s) if needs_rotnet else None for s in args.seeds}
+    rotnet_shas = {s: None if path is None else file_sha256(path)
+                   for s, path in rotnets.items()}
     validation = validation_indices(cfg, 0)
     labels = train_labels(cfg)
     grids = {m: settings_grid(m, args) for m in args.methods}
@@ -745,8 +747,9 @@ def run(args, command: Optional[str] = None) -> int:
             write_subset(subset_file, subset)
             sha = subset_sha256(subset)
             for method, settings in ((m, c) for m in args.methods for c in grids[m]):
-                rotnet = rotnets[seed] if method in ('conv', 'finetune') else None
-                rotnet_sha = None if rotnet is None else file_sha256(rotnet)
+                uses_rotnet = method in ('conv', 'finetune')
+                rotnet = rotnets[seed] if uses_rotnet else None
+                rotnet_sha = rotnet_shas[seed] if uses_rotnet else None
                 where = f'seed {seed} k={k} {method} {run_name(method, settings)} ' \
                     f'({args.split})'
                 if args.skip_done and osp.isfile(args.rows) and rows_done(
