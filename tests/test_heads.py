@@ -2,6 +2,7 @@
 layers with BN) and the "conv" head (one more NIN block, global average pooling, linear),
 as MMPretrain heads, as the ``nonlinear`` and ``conv`` protocols over frozen features,
 and inside an ImageClassifier config behind a frozen NIN."""
+import dataclasses
 import os
 
 import numpy as np
@@ -304,6 +305,32 @@ def test_each_protocol_learns_a_separable_problem(name):
     (_, _, chance), = PROTOCOLS[name].run(train_x, shuffled, test_x, test_y, options,
                                           dict(map_shape=shape))
     assert chance < 75
+
+
+@pytest.mark.parametrize('name', ['nonlinear', 'conv'])
+def test_a_head_trained_once_is_kept_beside_its_features_and_scores_another_split(
+        name, tmp_path):
+    shape = (4, 3, 3)
+    train_x, train_y = toy_maps(30, shape, seed=1)
+    val_x, val_y = toy_maps(20, shape, seed=2)
+    test_x, test_y = toy_maps(20, shape, seed=3)
+    options = Options(nonlinear_epochs=2, conv_epochs=2, conv_width=8, head_batch_size=16,
+                      head_device='cpu')
+    state = dict(map_shape=shape, level=1, train_folder=str(tmp_path))
+    run = PROTOCOLS[name].run
+    run(train_x, train_y, val_x, val_y, options, dict(state))
+    saved, = (tmp_path / 'heads').iterdir()
+    assert saved.name.startswith(f'{name}-level1-')
+    # the kept head gives what training it again gives, without training it again
+    (_, _, kept), = run(train_x, train_y, test_x, test_y, options, dict(state))
+    (_, _, again), = run(train_x, train_y, test_x, test_y, options, dict(map_shape=shape))
+    assert kept == again
+    assert len(list((tmp_path / 'heads').iterdir())) == 1
+    # another level or another schedule is another head
+    run(train_x, train_y, test_x, test_y, options, dict(state, level=2))
+    run(train_x, train_y, test_x, test_y, dataclasses.replace(
+        options, nonlinear_epochs=1, conv_epochs=1), dict(state))
+    assert len(list((tmp_path / 'heads').iterdir())) == 3
 
 
 def test_protocols_need_the_map_shape():

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import FMNIST_CONFIG, REPO
-from rotation_pred.benchmarks import zoo, zoo_evaluate
+from rotation_pred.benchmarks import frozen_heads, zoo, zoo_evaluate
 from rotation_pred.benchmarks.loading import build_model
 from rotation_pred.benchmarks.rows import make_row, read_rows, select
 from rotation_pred.benchmarks.zoo_tables import sections, share_of_gap, table3
@@ -93,12 +93,19 @@ def tiny_zoo(tmp_path, monkeypatch):
 
 
 def test_the_driver_trains_both_heads_on_every_block_on_val_and_test(fashion_mnist_root,
-                                                                     tiny_zoo, capsys):
+                                                                     tiny_zoo, capsys,
+                                                                     monkeypatch):
+    trained = []
+    train_head = frozen_heads.train_head
+    monkeypatch.setattr(frozen_heads, 'train_head',
+                        lambda head, *a, **kw: trained.append(head) or train_head(head, *a, **kw))
     common = ['--models', 'rotnet', 'random', '--protocols', 'nonlinear', 'conv',
               '--train-samples', '200', '--test-samples', '100',
               '--cache-dir', str(tiny_zoo / 'cache')]
-    for split in ('val', 'test'):
-        zoo_evaluate.main(common + ['--split', split])
+    zoo_evaluate.main(common + ['--split', 'val'])
+    assert len(trained) == 2 * 2 * 3  # models x heads x blocks
+    zoo_evaluate.main(common + ['--split', 'test'])
+    assert len(trained) == 2 * 2 * 3  # the test split scores the heads trained for val
     rows = read_rows(zoo.ROWS)
     heads = [r for r in rows if r['protocol'] in zoo.HEADS]
     assert sorted((r['model'], r['protocol'], r['level'], r['split']) for r in heads) == sorted(

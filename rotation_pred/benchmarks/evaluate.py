@@ -120,7 +120,8 @@ def evaluate_features(model, sets: Dict[str, object], protocols: Sequence[str],
         for protocol in chosen:
             pooling = pooling_for(protocol, neck, options.max_dims)
             train, test = features[protocol.train_images, pooling], features['test', pooling]
-            state['map_shape'] = train.map_shape(index)
+            state.update(map_shape=train.map_shape(index), level=index,
+                         train_folder=getattr(train, 'folder', None))
             for setting, metric, value in protocol.run(
                     train.level(index), train.labels, test.level(index), test.labels,
                     options, state):

@@ -292,13 +292,7 @@ def rotnet_checkpoint(seed: int) -> str:
     shipped seed-0 backbone (``zoo/weights``). FileNotFoundError otherwise; ValueError
     when the file records another seed."""
     from .checkpoint import checkpoint_seed
-    try:
-        path = zoo.final_checkpoint('rotnet', seed)
-    except FileNotFoundError:
-        shipped = osp.join(REPO_ROOT, zoo.MODELS['rotnet'].weights_file)
-        if seed != 0 or not osp.isfile(shipped):
-            raise
-        path = shipped
+    path = zoo.checkpoint_of('rotnet', seed)
     recorded = checkpoint_seed(path)
     if recorded is not None and recorded != seed:
         raise ValueError(f'{path} was trained with seed {recorded}, not seed {seed}')

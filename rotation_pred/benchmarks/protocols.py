@@ -27,8 +27,13 @@ MMEngine, configs under ``configs/benchmarks``).
 Each protocol is ``run(train_x, train_y, test_x, test_y, options, state) -> [(setting,
 metric, value)]`` on one level: ``(N, D)`` and ``(M, D)`` features, labels ``(N,)``
 classes or ``(N, C)`` targets in {1, -1, 0}; ``state`` is shared by the protocols of one
-level (the low-shot SVMs use the costs the full SVMs chose).
+level (the low-shot SVMs use the costs the full SVMs chose; the heads read the maps'
+``map_shape`` and keep what they trained beside the training features, ``train_folder``
+and ``level``, so that a second split scores the same heads without training them).
 """
+import hashlib
+import json
+import os.path as osp
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -37,6 +42,7 @@ import numpy as np
 from ..evaluation.knn import KNN_KS, knn_accuracy
 from .low_shot import LOW_SHOT_KS, low_shot_svm_map
 from .svm import COSTS, one_vs_rest_targets, svm_map
+from ..fileio import write_atomically
 @dataclass
 class Options:
     """The settings of every protocol (defaults: the reference protocols)."""
@@ -160,11 +166,34 @@ def _run_head(kind: str, epochs: int, train_x, train_y, test_x, test_y, options:
                          f'maps of shape {tuple(map_shape)} have {int(np.prod(map_shape))}')
     device = options.head_device or ('cuda' if torch.cuda.is_available() else 'cpu')
     head = build_head(kind, map_shape, num_classes, options.conv_width, options.head_seed)
-    train_head(head, train_x, train_y, epochs, milestones=milestones_for(kind, epochs),
-               map_shape=map_shape, batch_size=options.head_batch_size, device=device,
-               seed=options.head_seed)
+    training = dict(kind=kind, map_shape=[int(s) for s in map_shape], classes=num_classes,
+                    epochs=epochs, milestones=milestones_for(kind, epochs),
+                    width=options.conv_width if kind == 'conv' else None,
+                    batch_size=options.head_batch_size, seed=options.head_seed)
+    saved = trained_head_file(state, training)
+    if saved is not None and osp.isfile(saved):
+        head.load_state_dict(torch.load(saved, map_location='cpu', weights_only=True))
+        head.to(device)
+    else:
+        train_head(head, train_x, train_y, epochs, milestones=training['milestones'],
+                   map_shape=map_shape, batch_size=options.head_batch_size, device=device,
+                   seed=options.head_seed)
+        if saved is not None:
+            write_atomically(saved, lambda f: torch.save(head.state_dict(), f))
     top1 = head_accuracy(head, test_x, test_y, map_shape)
     return [(f'train={len(train_y)}', 'top1', top1)]
+
+
+def trained_head_file(state, training: Dict) -> Optional[str]:
+    """Where the head trained as ``training`` says on the training features of
+    ``state`` is kept: ``<training features' folder>/heads/<kind>-level<L>-<key>.pt``,
+    ``key`` a hash of ``training``, so that scoring the same head on the validation
+    and on the test split trains it once. None when the features have no folder."""
+    folder = state.get('train_folder')
+    if folder is None:
+        return None
+    key = hashlib.sha256(json.dumps(training, sort_keys=True).encode()).hexdigest()[:16]
+    return osp.join(folder, 'heads', f'{training["kind"]}-level{state["level"]}-{key}.pt')
 
 
 def run_nonlinear(train_x, train_y, test_x, test_y, options: Options, state) -> Result:

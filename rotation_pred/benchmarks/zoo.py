@@ -110,8 +110,18 @@ def final_checkpoint(key: str, seed: int = 0) -> str:
 
 
 def checkpoint_of(key: str, seed: int = 0) -> Optional[str]:
-    """The checkpoint the zoo evaluates for ``key`` and ``seed`` (None: random init)."""
-    return None if MODELS[key].kind == 'random' else final_checkpoint(key, seed)
+    """The checkpoint the zoo evaluates for ``key`` and ``seed``: None for the random
+    init; the final checkpoint of the run with ``seed``; for seed 0 without that run, the
+    shipped seed-0 backbone (:attr:`ZooModel.weights_file`, the same weights without the
+    RotNet head). FileNotFoundError naming the missing run otherwise."""
+    if MODELS[key].kind == 'random':
+        return None
+    try:
+        return final_checkpoint(key, seed)
+    except FileNotFoundError:
+        if seed != 0 or not osp.isfile(MODELS[key].weights_file):
+            raise
+        return MODELS[key].weights_file
 
 
 def export_backbone(key: str, out_dir: str = WEIGHTS) -> str:
