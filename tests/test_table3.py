@@ -14,7 +14,8 @@ from conftest import FMNIST_CONFIG, REPO
 from rotation_pred.benchmarks import frozen_heads, zoo, zoo_evaluate
 from rotation_pred.benchmarks.loading import build_model
 from rotation_pred.benchmarks.rows import make_row, read_rows, select
-from rotation_pred.benchmarks.zoo_tables import sections, share_of_gap, table3
+from rotation_pred.benchmarks.zoo_tables import (sections, seed_gap_shares, share_of_gap, table3,
+                                                 table3_blocks, table3_gap)
 
 
 def head_rows(key, head, split, means, seeds=(0, 1, 2)):
@@ -51,13 +52,36 @@ def test_table3_reads_each_head_at_the_block_chosen_on_val_and_gives_the_gap_sha
     assert '| Random init | — | — | block2 | 80.00 ± 1.00 (3) |' in text
     assert '| RotNet, NIN 5 blocks | — | — | block5 | 85.00 ± 1.00 (3) |' in text
     assert '| RotNet, NIN 4 blocks | — | — | — | — |' in text  # not measured: a line of —
-    # Conv: (88 - 80) / (90 - 80) of the gap, from the seed means at the val-chosen blocks;
+    text = squeeze(table3_gap(rows))
+    # Conv: each seed closes (88 - 80) / (90 - 80) of the gap at the val-chosen blocks;
     # the paper: (91.16 - 72.50) / (92.80 - 72.50) on CIFAR-10.
-    assert ('| Conv | 88.00 / 80.00 / 90.00 | 80.0% | 91.16 / 72.50 / 92.80 | 91.9% |'
-            in text)
+    assert ('| Conv | 88.00 / 80.00 / 90.00 | 80.0 ± 0.0 (3) | 91.16 / 72.50 / 92.80 | '
+            '91.9% |' in text)
     # Non-linear: RotNet alone is measured here, and the paper has no random-init number.
     assert '| Non-linear | 72.00 / — / — | — | 89.06 / — / 92.80 | — |' in text
-    assert 'Ours, Fashion-MNIST: gap closed' in text and 'Paper, CIFAR-10: gap closed' in text
+    assert 'Ours: gap closed, % (per seed)' in text and 'Paper, CIFAR-10: gap closed' in text
+    # every block's test number, the one chosen on val in bold (block1 of RotNet's conv)
+    blocks = squeeze(table3_blocks(rows))
+    assert ('| RotNet, 4 rotations (ours) | Conv | **88.00 ± 1.00 (3)** | 89.50 ± 1.00 (3) | '
+            '84.00 ± 1.00 (3) | — | — |') in blocks
+    assert ('| RotNet, NIN 5 blocks | Conv | 81.00 ± 1.00 (3) | 82.00 ± 1.00 (3) | '
+            '83.00 ± 1.00 (3) | 84.00 ± 1.00 (3) | **85.00 ± 1.00 (3)** |') in blocks
+    assert '| RotNet, NIN 4 blocks |' not in blocks  # no rows, no line
+
+
+def test_the_gap_share_is_given_per_seed_with_its_spread():
+    rows = []
+    for seed, (rotnet, random, supervised) in enumerate([(85, 80, 90), (88, 80, 90), (84, 79, 89)]):
+        for key, value in (('rotnet', rotnet), ('random', random), ('supervised', supervised)):
+            rows += [make_row(model=key, seed=seed, protocol='conv', level='block2',
+                              setting='train=10000', split=split, metric='top1', value=value,
+                              provenance={}) for split in ('val', 'test')]
+    # a seed without its supervised number is left out
+    rows.append(make_row(model='rotnet', seed=3, protocol='conv', level='block2',
+                         setting='train=10000', split='test', metric='top1', value=99.0,
+                         provenance={}))
+    assert seed_gap_shares(rows, 'conv') == [50.0, 80.0, 50.0]
+    assert '| Conv | 89.00 / 79.67 / 89.67 | 60.0 ± 17.3 (3) |' in squeeze(table3_gap(rows))
     assert share_of_gap(85.0, 80.0, 80.0) is None  # no gap to close
     assert share_of_gap(85.0, 80.0, 90.0) == 50.0
 
@@ -72,6 +96,8 @@ def test_table3_is_not_measured_yet_without_head_rows():
     for rows in ([], [probe], [probe, quick]):
         tables = sections(rows)
         assert tables['table3'] == 'Not measured yet.'
+        assert tables['table3_gap'] == 'Not measured yet.'
+        assert tables['table3_blocks'] == 'Not measured yet.'
         assert tables['epochs_long'] == 'Not measured yet.'
 
 
