@@ -20,6 +20,8 @@ README = """# zoo
 <!-- /zoo:main -->
 <!-- zoo:headline -->
 <!-- /zoo:headline -->
+<!-- zoo:table3_gap -->
+<!-- /zoo:table3_gap -->
 """
 ZOO_PAGE = """# the tables
 <!-- zoo:registry -->
@@ -39,6 +41,8 @@ STALE TABLE
 <!-- /zoo:epochs -->
 <!-- zoo:table3 -->
 <!-- /zoo:table3 -->
+<!-- zoo:table3_blocks -->
+<!-- /zoo:table3_blocks -->
 <!-- zoo:epochs_long -->
 <!-- /zoo:epochs_long -->
 <!-- zoo:label_efficiency -->
