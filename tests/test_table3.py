@@ -152,3 +152,36 @@ def test_the_driver_trains_both_heads_on_every_block_on_val_and_test(fashion_mni
     assert "rotnet seed 0 test: ['nonlinear', 'conv'] measured already" in \
         capsys.readouterr().out
     assert read_rows(zoo.ROWS) == rows
+
+
+def test_the_supervised_classifier_is_evaluated_through_its_backbone(tmp_path, monkeypatch):
+    """Its whole checkpoint has a 10-class head; the zoo puts its backbone alone into the
+    RotNet config (whose head has 4 rotation classes)."""
+    monkeypatch.chdir(REPO)
+    classifier = build_model(Config.fromfile(zoo.MODELS['supervised'].config), seed=3)
+    checkpoint = tmp_path / 'epoch_2.pth'
+    torch.save(dict(state_dict=classifier.state_dict(), meta=dict(seed=1)), checkpoint)
+    _, model, used, whole = zoo_evaluate.load('supervised', seed=1,
+                                               checkpoint=str(checkpoint))
+    assert used == str(checkpoint) and not whole  # no rotation head: no rotation accuracy
+    backbone = classifier.backbone.state_dict()
+    assert all(torch.equal(value.cpu(), backbone[name])
+               for name, value in model.backbone.state_dict().items())
+
+
+def test_seed_0_without_its_run_is_read_from_the_shipped_backbone_without_rotation_accuracy(
+        fashion_mnist_root, tiny_zoo, monkeypatch):
+    def missing(key, seed=0):
+        raise FileNotFoundError(f'{key}: no run')
+    monkeypatch.setattr(zoo, 'final_checkpoint', missing)
+    zoo_evaluate.main(['--models', 'rotnet', '--protocols', 'nonlinear', '--split', 'test',
+                       '--train-samples', '200', '--test-samples', '100',
+                       '--cache-dir', str(tiny_zoo / 'cache')])
+    rows = read_rows(zoo.ROWS)
+    # the shipped file has no RotNet head: a fresh one would give a meaningless number
+    assert sorted((r['protocol'], r['level']) for r in rows) == [
+        ('nonlinear', f'block{b}') for b in (1, 2, 3)]
+    assert {r['provenance']['checkpoint'] for r in rows} == {zoo.MODELS['rotnet'].weights_file}
+    with pytest.raises(FileNotFoundError, match='rotnet: no run'):
+        zoo_evaluate.main(['--models', 'rotnet', '--protocols', 'nonlinear', '--seed', '1',
+                           '--cache-dir', str(tiny_zoo / 'cache')])

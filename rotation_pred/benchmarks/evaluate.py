@@ -58,18 +58,21 @@ def image_sets(cfg: Config, split: str = 'test', train_samples: Optional[int] = 
                 svm=build_eval_dataset(cfg, 'train', svm_samples or train_samples), test=test)
 
 
-def load_model(cfg: Config, checkpoint: Optional[str], seed: int = 0):
+def load_model(cfg: Config, checkpoint: Optional[str], seed: int = 0,
+               backbone_only: bool = False):
     """``(model, whole)``: the config's model on the evaluation device returning every
     level (every backbone level, or the neck's outputs), with the backbone of
     ``checkpoint`` (any algorithm's whole model, or a backbone-only file; strict) or a
     random initialisation drawn with ``seed``. ``whole``: the head was loaded too (the
-    checkpoint holds the config's whole model), or the model is random."""
+    checkpoint holds the config's whole model), or the model is random.
+    ``backbone_only``: load the backbone alone even when the checkpoint has a head (a
+    classifier's backbone evaluated in another algorithm's config)."""
     cfg = copy.deepcopy(cfg)
     if cfg.get('data_preprocessor') is not None:
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     levels = None if has_neck(cfg) else all_levels(cfg.model.backbone)
-    whole = checkpoint is None or (cfg.model.get('head') is not None and
-                                   has_prefix(read_state_dict(checkpoint), 'head.'))
+    whole = checkpoint is None or (not backbone_only and cfg.model.get('head') is not None
+                                   and has_prefix(read_state_dict(checkpoint), 'head.'))
     model = build_model(cfg, checkpoint, levels, seed=seed, backbone_only=not whole)
     device = torch.device('cuda', torch.cuda.current_device()) \
         if torch.cuda.is_available() else torch.device('cpu')

@@ -65,9 +65,10 @@ OPTIONS = Options(max_dims=2500, knn_topk=(1, ), nonlinear_epochs=5, conv_epochs
 
 
 def load(key: str, seed: int = 0, checkpoint: Optional[str] = None):
-    """``(cfg, model, checkpoint)`` of zoo model ``key`` returning every level: a random
-    backbone drawn with ``seed``, or the weights of ``checkpoint`` (default:
-    :func:`.zoo.checkpoint_of` ``seed``). ValueError naming the checkpoint when it records another
+    """``(cfg, model, checkpoint, whole)`` of zoo model ``key`` returning every level: a
+    random backbone drawn with ``seed``, or the weights of ``checkpoint`` (default:
+    :func:`.zoo.checkpoint_of` ``seed``); ``whole``: the RotNet head is the checkpoint's
+    (or the model is random), not a fresh one beside a backbone-only file. ValueError naming the checkpoint when it records another
     seed (the rows would record the wrong one)."""
     model_def = zoo.MODELS[key]
     cfg = Config.fromfile(model_def.evaluated_config)
@@ -77,18 +78,21 @@ def load(key: str, seed: int = 0, checkpoint: Optional[str] = None):
         if recorded is not None and recorded != seed:
             raise ValueError(f'{checkpoint} was trained with seed {recorded}, not --seed '
                              f'{seed}')
-    model, _ = load_model(cfg, checkpoint, seed=seed)
-    return cfg, model, checkpoint
+    # a supervised classifier's backbone goes into the RotNet config without its head
+    model, whole = load_model(cfg, checkpoint, seed=seed,
+                              backbone_only=model_def.kind == 'supervised')
+    return cfg, model, checkpoint, whole
 
 
 def frozen_rows(key: str, protocols: Sequence[str], args, sets: Dict,
                 checkpoint: Optional[str] = None, setting_suffix: str = '',
                 rotation: bool = True) -> List[Dict]:
-    """Rotation accuracy (rotation and random models, unless ``rotation`` is False) and
-    the frozen-feature ``protocols`` of zoo model ``key`` on ``args.split``: the linear
-    probe, k-NN and heads at every level, the SVMs at the chosen one (``args.svm_levels``).
-    With ``args.test_samples`` every setting ends in ``test=N``."""
-    cfg, model, checkpoint = load(key, args.seed, checkpoint)
+    """Rotation accuracy (rotation and random models whose RotNet head is loaded,
+    unless ``rotation`` is False) and the frozen-feature ``protocols`` of zoo model
+    ``key`` on ``args.split``: the linear probe, k-NN and heads at every level, the SVMs
+    at the chosen one (``args.svm_levels``). With ``args.test_samples`` every setting
+    ends in ``test=N``."""
+    cfg, model, checkpoint, whole = load(key, args.seed, checkpoint)
     source = provenance(zoo.MODELS[key].evaluated_config, checkpoint)
     make = row_maker(key, args.seed, args.split, source)
     subset = test_subset(args)
@@ -97,7 +101,7 @@ def frozen_rows(key: str, protocols: Sequence[str], args, sets: Dict,
         setting = ', '.join(s for s in (setting, setting_suffix, subset) if s)
         return make(protocol, level, setting, metric, value, **kw)
     rows = []
-    if rotation and zoo.MODELS[key].kind in ('rotation', 'random'):
+    if rotation and whole and zoo.MODELS[key].kind in ('rotation', 'random'):
         rows.append(row('rotation_accuracy', None, '', 'top1', rotation_accuracy(
             model, build_eval_loader(None, None, dataset=sets['test']))))
     names = level_names(cfg)
