@@ -202,18 +202,25 @@ def test_the_model_index_follows_openmmlab_and_names_files_that_exist():
 
 
 def test_the_committed_rows_name_repository_files_and_the_shipped_weights_load():
-    """Every committed row names its config and checkpoint relative to the repository;
+    """Every committed row names its config and checkpoint relative to the repository: a
+    zoo run under work_dirs/zoo/, or a shipped backbone with the sha256 the row records;
     every weight file the model index lists exists with its sha256 and loads every
     tensor of its config's backbone."""
     from mmengine.config import Config
     from rotation_pred.benchmarks.checkpoint import load_backbone
     from rotation_pred.benchmarks.rows import read_rows
     from rotation_pred.fileio import file_sha256
+    shipped_sha = {}
     for row in read_rows(f'{REPO}/zoo/results/rows.jsonl'):
         source = row['provenance']
         assert os.path.isfile(os.path.join(REPO, source['config'])), source['config']
-        assert source['checkpoint'] is None or \
-            source['checkpoint'].startswith('work_dirs/zoo/'), source['checkpoint']
+        checkpoint = source['checkpoint']
+        if checkpoint is not None and checkpoint.startswith('zoo/weights/'):
+            if checkpoint not in shipped_sha:
+                shipped_sha[checkpoint] = file_sha256(os.path.join(REPO, checkpoint))
+            assert source['checkpoint_sha256'] == shipped_sha[checkpoint], checkpoint
+        else:
+            assert checkpoint is None or checkpoint.startswith('work_dirs/zoo/'), checkpoint
     shipped = [m for m in index_models()[1] if 'Weights' in m]
     assert shipped, 'the model index lists no shipped weights'
     init_default_scope('mmpretrain')
