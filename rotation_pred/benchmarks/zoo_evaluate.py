@@ -68,8 +68,9 @@ def load(key: str, seed: int = 0, checkpoint: Optional[str] = None):
     """``(cfg, model, checkpoint, whole)`` of zoo model ``key`` returning every level: a
     random backbone drawn with ``seed``, or the weights of ``checkpoint`` (default:
     :func:`.zoo.checkpoint_of` ``seed``); ``whole``: the RotNet head is the checkpoint's
-    (or the model is random), not a fresh one beside a backbone-only file. ValueError naming the checkpoint when it records another
-    seed (the rows would record the wrong one)."""
+    (or the model is random), not a fresh one beside a backbone-only file. ValueError
+    naming the checkpoint when it records another seed (the rows would record the wrong
+    one)."""
     model_def = zoo.MODELS[key]
     cfg = Config.fromfile(model_def.evaluated_config)
     if model_def.kind != 'random':

@@ -98,6 +98,10 @@ def chosen_test(rows, key, protocol, setting=PROBE):
                          level=level)
 
 
+#: The models whose numbers give the share of the random -> supervised gap RotNet closes.
+GAP_MODELS = ('rotnet', 'random', 'supervised')
+
+
 def share_of_gap(model, random, supervised):
     """Share (%) of the gap from ``random`` to ``supervised`` (top-1 %) that ``model``
     closes; None when a number is missing or there is no gap."""
@@ -110,8 +114,7 @@ def gap_closed(rows, protocol='linear_probe'):
     """Share (%) of the random -> supervised gap closed by RotNet with ``protocol``, from
     the seed means of each model's test number at its block chosen on the validation
     split; None when a model lacks rows."""
-    return share_of_gap(*(mean(chosen_test(rows, key, protocol)[1])
-                          for key in ('rotnet', 'random', 'supervised')))
+    return share_of_gap(*(mean(chosen_test(rows, key, protocol)[1]) for key in GAP_MODELS))
 
 
 def gap_sentence(rows):
@@ -213,9 +216,6 @@ PAPER_TABLE3 = {'nonlinear': {'rotnet': 89.06, 'random': None, 'supervised': 92.
 
 def _number(value, digits=2, unit=''):
     return MISSING if value is None else f'{value:.{digits}f}{unit}'
-
-
-GAP_MODELS = ('rotnet', 'random', 'supervised')
 
 
 def seed_gap_shares(rows, protocol):
