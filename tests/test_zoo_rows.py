@@ -13,7 +13,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import FMNIST_CONFIG, REPO, run_tool
-from rotation_pred.benchmarks import extraction, protocols, zoo, zoo_evaluate
+from rotation_pred.benchmarks import extraction, label_efficiency, protocols, zoo, zoo_evaluate
 from rotation_pred.benchmarks.evaluate import image_sets
 from rotation_pred.benchmarks.loading import build_model
 from rotation_pred.benchmarks.rows import make_row, read_rows, select, update_rows
@@ -144,8 +144,12 @@ def test_a_stopped_evaluation_resumes_extracting_only_what_was_missing(
 
 def test_the_zoo_refuses_a_seed_its_checkpoint_contradicts(checkpoint, rows_file):
     with pytest.raises(ValueError, match=f'{checkpoint} was trained with seed 0, not '
-                                         '--seed 1'):
+                                         'seed 1'):
         zoo_evaluate.load('rotnet', seed=1)
+    with pytest.raises(ValueError, match=f'{checkpoint} was trained with seed 0, not '
+                                         'seed 1'):
+        label_efficiency.rotnet_checkpoint(seed=1)
+    assert label_efficiency.rotnet_checkpoint(seed=0) == checkpoint
     zoo_evaluate.load('random', seed=1)  # a random backbone is drawn with it
 
 

@@ -172,6 +172,15 @@ def checkpoint_seed(path: str):
     return None if seed is None else int(seed)
 
 
+def require_seed(path: str, seed: int) -> str:
+    """``path`` when its checkpoint records ``seed`` or no seed; ValueError naming the
+    file when it records another (rows written from it would carry the wrong seed)."""
+    recorded = checkpoint_seed(path)
+    if recorded is not None and recorded != seed:
+        raise ValueError(f'{path} was trained with seed {recorded}, not seed {seed}')
+    return path
+
+
 def extract_backbone(src: str, dst: str, prefix: str = BACKBONE) -> int:
     """Write the backbone weights of checkpoint ``src`` (a whole model of any algorithm,
     or already backbone-only; see :func:`read_backbone_weights`) to ``dst`` as

@@ -291,12 +291,8 @@ def rotnet_checkpoint(seed: int) -> str:
     """The zoo's final RotNet checkpoint of ``seed``; for seed 0 without that run, the
     shipped seed-0 backbone (``zoo/weights``). FileNotFoundError otherwise; ValueError
     when the file records another seed."""
-    from .checkpoint import checkpoint_seed
-    path = zoo.checkpoint_of('rotnet', seed)
-    recorded = checkpoint_seed(path)
-    if recorded is not None and recorded != seed:
-        raise ValueError(f'{path} was trained with seed {recorded}, not seed {seed}')
-    return path
+    from .checkpoint import require_seed
+    return require_seed(zoo.checkpoint_of('rotnet', seed), seed)
 
 
 # ---------------------------------------------------------------------- methods

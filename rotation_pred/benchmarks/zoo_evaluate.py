@@ -42,7 +42,7 @@ from mmengine.config import Config
 
 from . import zoo
 from .best_level import choose_levels
-from .checkpoint import checkpoint_seed, extract_backbone, load_backbone
+from .checkpoint import extract_backbone, load_backbone, require_seed
 from .evaluate import evaluate_features, image_sets, level_names, load_model
 from .loading import build_eval_loader, rotation_accuracy, validation_indices
 from .protocols import Options
@@ -74,11 +74,7 @@ def load(key: str, seed: int = 0, checkpoint: Optional[str] = None):
     model_def = zoo.MODELS[key]
     cfg = Config.fromfile(model_def.evaluated_config)
     if model_def.kind != 'random':
-        checkpoint = checkpoint or zoo.checkpoint_of(key, seed)
-        recorded = checkpoint_seed(checkpoint)
-        if recorded is not None and recorded != seed:
-            raise ValueError(f'{checkpoint} was trained with seed {recorded}, not --seed '
-                             f'{seed}')
+        checkpoint = require_seed(checkpoint or zoo.checkpoint_of(key, seed), seed)
     # a supervised classifier's backbone goes into the RotNet config without its head
     model, whole = load_model(cfg, checkpoint, seed=seed,
                               backbone_only=model_def.kind == 'supervised')
