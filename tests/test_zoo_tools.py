@@ -140,6 +140,24 @@ def test_the_long_pretraining_has_its_own_table_over_epochs():
     assert '| 1 | — | 85.10 ± 1.00 (3) | 86.00 ± 1.00 (3) |' in tables['epochs_long']
     assert '| 20 | — | 87.00 ± 1.00 (3) | 86.00 ± 1.00 (3) |' in tables['epochs_long']
     assert 'rotnet_long' not in tables['epochs'] and '85.10' not in tables['epochs']
+    assert 'Gap closed' not in tables['epochs_long']  # until the final checkpoint's val rows
+
+
+def test_the_long_pretraining_is_set_beside_the_zoo_rotnet_at_blocks_chosen_on_val():
+    """With probe rows of rotnet_long's final checkpoint (one seed here), its block is
+    chosen on val and its test number set beside the zoo RotNet's with the share of the
+    random -> supervised gap each closes."""
+    from rotation_pred.benchmarks.zoo_tables import sections
+    rows = zoo_rows() + probe_rows('rotnet_long', {'block1': 86.0, 'block2': 88.0}, 'val',
+                                   seeds=(0, ))
+    rows += probe_rows('rotnet_long', {'block1': 89.0, 'block2': 88.0}, 'test', seeds=(0, ))
+    rows += probe_rows('rotnet_long', {'block1': 85.0}, 'test', seeds=(0, ),
+                       setting='train=10000, epoch=1')
+    table = re.sub(' +', ' ', sections(rows)['epochs_long'])
+    # RotNet: block1 (val 87 > 86), test 84 -> (84 - 80) / (90 - 80) = 40%.
+    assert '| RotNet, 4 rotations (ours) | block1 | 84.00 ± 1.00 (3) | 40.0% |' in table
+    # rotnet_long, seed 0 (mean - 1): block2 on val although block1 is better on test.
+    assert '| RotNet, 20 epochs on 50k images | block2 | 87.00 | 70.0% |' in table
 
 
 def section(name):

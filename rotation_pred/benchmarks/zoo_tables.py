@@ -199,11 +199,31 @@ def epochs_table(rows, key='rotnet'):
 
 
 def long_pretraining_table(rows):
-    """:func:`epochs_table` of the longer RotNet (zoo model ``rotnet_long``); 'Not
+    """:func:`epochs_table` of the longer RotNet (zoo model ``rotnet_long``), then, once
+    its final checkpoint has probe rows on val, :func:`longer_against_shorter`; 'Not
     measured yet.' without its rows per epoch."""
     per_epoch = [r for r in select(rows, model='rotnet_long', split='test')
                  if 'epoch=' in r['setting']]
-    return epochs_table(rows, 'rotnet_long') if per_epoch else 'Not measured yet.'
+    if not per_epoch:
+        return 'Not measured yet.'
+    comparison = longer_against_shorter(rows)
+    return epochs_table(rows, 'rotnet_long') + (f'\n\n{comparison}' if comparison else '')
+
+
+def longer_against_shorter(rows, keys=('rotnet', 'rotnet_long')):
+    """The linear probe (test) of each of ``keys`` at its block chosen on val and the
+    share of the random -> supervised gap it closes (seed means; the baselines' blocks
+    chosen on val too); '' until ``rotnet_long`` has validation rows."""
+    if chosen(rows, keys[-1], 'linear_probe', PROBE) is None:
+        return ''
+    baselines = [mean(chosen_test(rows, key, 'linear_probe')[1]) for key in GAP_MODELS[1:]]
+    body = []
+    for key in keys:
+        level, test = chosen_test(rows, key, 'linear_probe')
+        gap = share_of_gap(mean(test), *baselines)
+        body.append([title(key), level or MISSING, cell(test), _number(gap, 1, '%')])
+    return markdown_table(['Model', 'Block (chosen on val)', 'Linear probe, top-1 % (test)',
+                           'Gap closed (seed means)'], body)
 
 
 HEAD_TITLES = {'nonlinear': 'Non-linear', 'conv': 'Conv'}
