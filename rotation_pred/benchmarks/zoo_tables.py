@@ -110,11 +110,17 @@ def share_of_gap(model, random, supervised):
     return 100 * (model - random) / (supervised - random)
 
 
+def chosen_means(rows, keys, protocol='linear_probe'):
+    """Per model of ``keys``: the seed mean of its test number for ``protocol`` at its
+    block chosen on the validation split (None without rows)."""
+    return [mean(chosen_test(rows, key, protocol)[1]) for key in keys]
+
+
 def gap_closed(rows, protocol='linear_probe'):
     """Share (%) of the random -> supervised gap closed by RotNet with ``protocol``, from
     the seed means of each model's test number at its block chosen on the validation
     split; None when a model lacks rows."""
-    return share_of_gap(*(mean(chosen_test(rows, key, protocol)[1]) for key in GAP_MODELS))
+    return share_of_gap(*chosen_means(rows, GAP_MODELS, protocol))
 
 
 def gap_sentence(rows):
@@ -216,7 +222,7 @@ def longer_against_shorter(rows, keys=('rotnet', 'rotnet_long')):
     chosen on val too); '' until ``rotnet_long`` has validation rows."""
     if chosen(rows, keys[-1], 'linear_probe', PROBE) is None:
         return ''
-    baselines = [mean(chosen_test(rows, key, 'linear_probe')[1]) for key in GAP_MODELS[1:]]
+    baselines = chosen_means(rows, GAP_MODELS[1:])
     body = []
     for key in keys:
         level, test = chosen_test(rows, key, 'linear_probe')
