@@ -1,5 +1,6 @@
 """The zoo's tables are generated from result files, which name checkpoints relative to the
 repository; the figures tool draws from a checkpoint, for the NIN and for ResNet-50."""
+import hashlib
 import os
 import re
 
@@ -13,6 +14,7 @@ from mmpretrain.registry import MODELS
 
 import rotation_pred  # noqa: F401
 from rotation_pred.analysis import attention_map, filter_grid
+from rotation_pred.benchmarks import zoo
 from conftest import REPO, run_tool
 
 README = """# zoo
@@ -95,6 +97,10 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
     page.write_text(ZOO_PAGE)
     pages = ('--pages', str(readme), str(page))
     tool = f'{REPO}/tools/zoo/make_tables.py'
+    # The model index lists the models whose weights ship: here RotNet's alone.
+    weights = tmp_path / zoo.MODELS['rotnet'].weights_file
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b'backbone')
     run_tool(tool, *pages, '--results', str(results))
     headline = re.sub(' +', ' ', readme.read_text())
     text = re.sub(' +', ' ', page.read_text())  # table cells without their padding
@@ -115,6 +121,10 @@ def test_every_zoo_table_is_drawn_from_rows_over_seeds_with_levels_chosen_on_val
     assert rotnet['Results'][0] == {'Task': 'Linear Probe', 'Dataset': 'Fashion-MNIST',
                                     'Metrics': {'Top 1 Accuracy': 84.0, 'Block': 'block1',
                                                 'Seeds': 3}}
+    assert rotnet['Weights'] == zoo.MODELS['rotnet'].weights_file
+    assert rotnet['Weights sha256'] == hashlib.sha256(b'backbone').hexdigest()
+    baselines = yaml.safe_load((tmp_path / 'zoo' / 'baselines' / 'metafile.yml').read_text())
+    assert baselines['Models'] == []  # the supervised rows have no weights file here
     assert yaml.safe_load((tmp_path / 'model-index.yml').read_text()) == {'Import': [
         'zoo/rotation-pred/metafile.yml', 'zoo/baselines/metafile.yml']}
     assert run_tool(tool, *pages, '--results', str(results), '--check').returncode == 0
@@ -129,7 +139,6 @@ def test_the_long_pretraining_has_its_own_table_over_epochs():
     """rotnet_long's probe per epoch (tools/zoo/evaluate.py --models rotnet_long
     --protocols per_epoch) is drawn in its own table, apart from RotNet's; without rows
     it is not measured yet."""
-    from rotation_pred.benchmarks import zoo
     from rotation_pred.benchmarks.zoo_tables import sections
     assert 'rotnet_long' in zoo.EXTRA and 'rotnet_long' not in zoo.ABLATIONS
     rows = [r for epoch in (1, 20) for r in probe_rows(
@@ -336,7 +345,6 @@ def test_figures_of_a_resnet50_rotnet(tmp_path):
 
 
 def test_each_seed_of_a_zoo_model_has_its_own_pretraining_run(tmp_path, monkeypatch):
-    from rotation_pred.benchmarks import zoo
     monkeypatch.setattr(zoo, 'WORK_ROOT', str(tmp_path))
     name = 'rotation-pred_nin3b-w48_1xb64-steplr-4e_fashion-mnist'
     assert zoo.work_dir('rotnet') == os.path.join(str(tmp_path), name)

@@ -1,5 +1,6 @@
 """Every backbone the zoo ships (zoo/weights) goes through tools/benchmarks/evaluate.py and
-gives the numbers its result rows in zoo/results/rows.jsonl record: seed 0, test split,
+gives the numbers its result rows in zoo/results/rows.jsonl record: the seed it was
+trained with (``ZooModel.weights_seed``, 0 for all but rotnet_long), test split,
 at the block the linear probe chose on the validation split, with the zoo's settings
 (10,000 probe / k-NN training images, 2,000 SVM training images, features pooled to at
 most 2,500 values). The rows were measured on whole pretraining checkpoints; the shipped
@@ -25,9 +26,9 @@ def committed(key, protocol, **fields):
     return select(rows, model=key, protocol=protocol, **fields)
 
 
-#: The pretrained zoo models with seed-0 test rows: each ships its backbone.
+#: The pretrained zoo models with test rows of their weights seed: each ships that backbone.
 SHIPPED = [key for key, model in zoo.MODELS.items() if model.config is not None and
-           committed(key, 'linear_probe', seed=0, split='test')]
+           committed(key, 'linear_probe', seed=model.weights_seed, split='test')]
 
 
 def chosen_block(key):
@@ -54,7 +55,8 @@ def test_a_shipped_backbone_gives_the_numbers_of_its_rows(fashion_mnist_root, ke
                 for r in read_rows(str(tmp_path / 'rows.jsonl'))}
     expected = {(r['protocol'], r['setting'], r['metric']): r['value']
                 for protocol in protocols
-                for r in committed(key, protocol, seed=0, split='test', level=block)
+                for r in committed(key, protocol, seed=model.weights_seed, split='test',
+                                   level=block)
                 if 'epoch=' not in r['setting']}
     assert set(measured) == set(expected)
     assert len(expected) == {1: 1, 4: 1 + 4 + 1 + 8}[len(protocols)]

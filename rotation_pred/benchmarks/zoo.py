@@ -10,7 +10,7 @@ ZOO_CONFIGS = 'configs/fashion-mnist-zoo'
 WORK_ROOT = 'work_dirs/zoo'
 RESULTS = 'zoo/results'
 ROWS = osp.join(RESULTS, 'rows.jsonl')
-WEIGHTS = 'zoo/weights'  # the seed-0 backbones shipped in the repository
+WEIGHTS = 'zoo/weights'  # the backbones shipped in the repository, one seed per model
 
 FROZEN = ('linear_probe', 'knn', 'svm', 'low_shot')
 #: The paper's classifiers trained on the frozen maps of every block (its Table 3: the
@@ -36,12 +36,13 @@ class ZooModel:
     ``protocols``: what the zoo runs on it (linear_probe on every block; the other
     frozen protocols, the paper's heads of :data:`HEADS` on every block, ``fine_tune``
     with 1% and 10% of the labels, and ``per_epoch``, the linear probe of every epoch's
-    checkpoint)."""
+    checkpoint). ``weights_seed``: the seed whose backbone ships (:attr:`weights_file`)."""
     key: str
     title: str
     config: Optional[str]
     kind: str
     protocols: Tuple[str, ...] = ('linear_probe', )
+    weights_seed: int = 0
 
     @property
     def evaluated_config(self) -> str:
@@ -51,13 +52,16 @@ class ZooModel:
 
     @property
     def weights_file(self) -> str:
-        """The shipped seed-0 backbone (``zoo/weights/<config name>.pth``)."""
+        """The shipped backbone of seed :attr:`weights_seed`
+        (``zoo/weights/<config name>.pth``)."""
         return osp.join(WEIGHTS, osp.splitext(osp.basename(self.config))[0] + '.pth')
 
 
 def _ablation(key: str, title: str, config: str,
-              protocols: Tuple[str, ...] = ('linear_probe', )) -> ZooModel:
-    return ZooModel(key, title, f'{ZOO_CONFIGS}/{config}', 'rotation', protocols)
+              protocols: Tuple[str, ...] = ('linear_probe', ), weights_seed: int = 0
+              ) -> ZooModel:
+    return ZooModel(key, title, f'{ZOO_CONFIGS}/{config}', 'rotation', protocols,
+                    weights_seed)
 
 
 MODELS: Dict[str, ZooModel] = {m.key: m for m in (
@@ -83,7 +87,7 @@ MODELS: Dict[str, ZooModel] = {m.key: m for m in (
               ('linear_probe', ) + HEADS),
     _ablation('rotnet_long', 'RotNet, 20 epochs on 50k images',
               'rotation-pred_nin3b-w48_50k_1xb64-steplr-20e_fashion-mnist.py',
-              ('linear_probe', 'per_epoch')),
+              ('linear_probe', 'per_epoch'), weights_seed=2),
 )}
 BASELINES = tuple(k for k, m in MODELS.items() if 'knn' in m.protocols)
 ABLATIONS = ('rotnet', ) + tuple(k for k, m in MODELS.items() if m.kind == 'rotation'
@@ -111,21 +115,24 @@ def final_checkpoint(key: str, seed: int = 0) -> str:
 
 def checkpoint_of(key: str, seed: int = 0) -> Optional[str]:
     """The checkpoint the zoo evaluates for ``key`` and ``seed``: None for the random
-    init; the final checkpoint of the run with ``seed``; for seed 0 without that run, the
-    shipped seed-0 backbone (:attr:`ZooModel.weights_file`, the same weights without the
-    RotNet head). FileNotFoundError naming the missing run otherwise."""
-    if MODELS[key].kind == 'random':
+    init; the final checkpoint of the run with ``seed``; for the model's
+    :attr:`~ZooModel.weights_seed` without that run, the shipped backbone
+    (:attr:`ZooModel.weights_file`, the same weights without the RotNet head).
+    FileNotFoundError naming the missing run otherwise."""
+    model = MODELS[key]
+    if model.kind == 'random':
         return None
     try:
         return final_checkpoint(key, seed)
     except FileNotFoundError:
-        if seed != 0 or not osp.isfile(MODELS[key].weights_file):
+        if seed != model.weights_seed or not osp.isfile(model.weights_file):
             raise
-        return MODELS[key].weights_file
+        return model.weights_file
 
 
 def export_backbone(key: str, out_dir: str = WEIGHTS) -> str:
-    """Write the seed-0 backbone of ``key`` to ``out_dir/<config name>.pth`` (a
+    """Write the backbone of ``key``'s run with its
+    :attr:`~ZooModel.weights_seed` to ``out_dir/<config name>.pth`` (a
     backbone-only checkpoint recording its source checkpoint relative to the
     repository); returns its path."""
     import os
@@ -134,6 +141,6 @@ def export_backbone(key: str, out_dir: str = WEIGHTS) -> str:
     from .provenance import repo_path
     out = osp.join(out_dir, osp.basename(MODELS[key].weights_file))
     os.makedirs(out_dir, exist_ok=True)
-    count = extract_backbone(repo_path(final_checkpoint(key, 0)), out)
+    count = extract_backbone(repo_path(final_checkpoint(key, MODELS[key].weights_seed)), out)
     print(f'{out}: {count} tensors, sha256 {file_sha256(out)}', flush=True)
     return out

@@ -335,14 +335,16 @@ PAPER = {'Title': 'Unsupervised Representation Learning by Predicting Image Rota
 
 def model_entry(rows, key, root):
     """The model-index entry of zoo model ``key`` (OpenMMLab metafile format), with its
-    linear probe (test, mean over seeds, at the block chosen on the validation split),
-    or None when it has no such rows."""
+    linear probe (test, mean over seeds, at the block chosen on the validation split)
+    and its shipped weights, or None when it has no such rows or no weights file under
+    ``root``: the index lists the models a user can download."""
     from mmengine.config import Config
     config, kind = zoo.MODELS[key].config, zoo.MODELS[key].kind
     level = chosen(rows, key, 'linear_probe', PROBE)
     test = select(rows, model=key, protocol='linear_probe', setting=PROBE, split='test',
                   level=level)
-    if level is None or not test:
+    weights = zoo.MODELS[key].weights_file
+    if level is None or not test or not osp.isfile(osp.join(root, weights)):
         return None
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))  # configs: always this repository's
     metrics = {'Top 1 Accuracy': round(mean(test), 2), 'Block': level, 'Seeds': len(test)}
@@ -361,11 +363,9 @@ def model_entry(rows, key, root):
                      'Architecture': ['NetworkInNetwork']},
         'Results': results,
         'Config': config,
+        'Weights': weights,
+        'Weights sha256': file_sha256(osp.join(root, weights)),
     }
-    weights = zoo.MODELS[key].weights_file
-    if osp.isfile(osp.join(root, weights)):
-        entry['Weights'] = weights
-        entry['Weights sha256'] = file_sha256(osp.join(root, weights))
     return entry
 
 

@@ -1,4 +1,5 @@
-"""Write the backbone weights of every pretrained zoo model (seed 0) into zoo/weights/,
+"""Write the backbone weights of every pretrained zoo model (the run with its
+``weights_seed``: seed 0 but for rotnet_long, seed 2) into zoo/weights/,
 the files shipped in the repository and listed with their sha256 in the model index
 (zoo/*/metafile.yml).
 
