@@ -3,6 +3,7 @@ repository; the figures tool draws from a checkpoint, for the NIN and for ResNet
 import hashlib
 import os
 import re
+import subprocess
 
 import cv2
 import numpy as np
@@ -167,6 +168,39 @@ def test_the_long_pretraining_is_set_beside_the_zoo_rotnet_at_blocks_chosen_on_v
     assert '| RotNet, 4 rotations (ours) | block1 | 84.00 ± 1.00 (3) | 40.0% |' in table
     # rotnet_long, seed 0 (mean - 1): block2 on val although block1 is better on test.
     assert '| RotNet, 20 epochs on 50k images | block2 | 87.00 | 70.0% |' in table
+
+
+def test_the_long_pretraining_driver_runs_each_step_once_and_the_headline_first(tmp_path):
+    """tools/zoo/long_pretraining.sh, its interpreter replaced by one that records what it
+    is asked to run: per seed the pretraining of the 50k config with that seed, the final
+    checkpoint's probe on val then test, then the probe per epoch, all skipping finished
+    rows; then the tables. Run again, it pretrains nothing (the run is marked done)."""
+    calls = tmp_path / 'calls'
+    python = tmp_path / 'python'
+    python.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n'
+                      '[ "$1" = tools/train.py ] && mkdir -p "$4"\nexit 0\n')
+    python.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(python), ZOO_DIR=str(tmp_path / 'zoo'), SEEDS='1 2')
+    driver = ['bash', f'{REPO}/tools/zoo/long_pretraining.sh']
+    subprocess.run(driver, env=env, check=True, capture_output=True, timeout=60)
+    config = zoo.MODELS['rotnet_long'].config
+    expected = []
+    for seed in (1, 2):
+        expected += [
+            f'tools/train.py {config} --work-dir {tmp_path}/zoo/seed{seed}/'
+            f'{os.path.basename(config)[:-3]} --cfg-options '
+            f'default_hooks.checkpoint.max_keep_ckpts=-1 randomness.seed={seed}',
+            f'tools/zoo/evaluate.py --models rotnet_long --protocols linear_probe --split val '
+            f'--seed {seed} --skip-done',
+            f'tools/zoo/evaluate.py --models rotnet_long --protocols linear_probe --split test '
+            f'--seed {seed} --skip-done',
+            f'tools/zoo/evaluate.py --models rotnet_long --protocols per_epoch --seed {seed} '
+            f'--skip-done']
+    assert calls.read_text().splitlines() == expected + ['tools/zoo/make_tables.py']
+    calls.unlink()
+    subprocess.run(driver, env=env, check=True, capture_output=True, timeout=60)
+    again = calls.read_text().splitlines()
+    assert again == [c for c in expected if 'train.py' not in c] + ['tools/zoo/make_tables.py']
 
 
 def section(name):
